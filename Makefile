@@ -1,0 +1,95 @@
+# krescue: one entry point for building, testing and benchmarking.
+#   make            build/krescue, static (musl + mbedTLS + libyaml)
+#   make check      every test; ends with "N passed, N failed"
+#   make bench      benchmarks, with ratios against peers
+#   make install    PREFIX=/usr/local (DESTDIR honoured)
+#   make clean
+
+PREFIX  ?= /usr/local
+DESTDIR ?=
+VERSION := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
+
+BUILD   := build
+DEPS    := $(BUILD)/deps
+HDEPS   := $(BUILD)/deps-host
+
+# Debian packages the build needs.
+BUILD_PKGS := musl-tools make bzip2 file gcc binutils ca-certificates
+
+WARN    := -Wall -Wextra -Werror -Wformat=2 -Wshadow
+CSTD    := -std=c11 -D_DEFAULT_SOURCE
+CFLAGS  ?= -O2
+KCFLAGS := $(CSTD) $(WARN) $(CFLAGS) -DKRESCUE_VERSION='"$(VERSION)"' \
+	   -DMBEDTLS_CONFIG_FILE='"krescue_mbedtls_config.h"'
+LIBS    := -lmbedtls -lmbedx509 -lmbedcrypto -lyaml
+
+SRCS    := $(sort $(wildcard toolkit/*.c))
+HDRS    := $(wildcard toolkit/*.h)
+OBJS    := $(SRCS:toolkit/%.c=$(BUILD)/obj/%.o)
+LIBSRCS := $(filter-out toolkit/main.c,$(SRCS))
+HOBJS   := $(LIBSRCS:toolkit/%.c=$(BUILD)/hobj/%.o)
+
+SAN     := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+HCC     ?= gcc
+UNITSRC := $(sort $(wildcard tests/unit/test_*.c))
+UNITS   := $(UNITSRC:tests/unit/%.c=$(BUILD)/unit/%)
+
+.PHONY: all build deps check unit bench install clean fuzz
+
+all: build
+build: $(BUILD)/krescue
+
+deps: $(DEPS)/.stamp
+
+$(BUILD)/.pkgs: scripts/install-pkgs.sh Makefile
+	@mkdir -p $(BUILD)
+	@sh scripts/install-pkgs.sh $(BUILD_PKGS)
+	@touch $@
+
+$(BUILD)/src/.stamp: scripts/deps.lock scripts/fetch-deps.sh | $(BUILD)/.pkgs
+	@sh scripts/fetch-deps.sh
+	@touch $@
+
+$(DEPS)/.stamp: $(BUILD)/src/.stamp scripts/build-deps.sh toolkit/mbedtls_config.h
+	@sh scripts/build-deps.sh $(CURDIR)/$(DEPS) musl-gcc
+	@touch $@
+
+$(HDEPS)/.stamp: $(BUILD)/src/.stamp scripts/build-deps.sh toolkit/mbedtls_config.h
+	@sh scripts/build-deps.sh $(CURDIR)/$(HDEPS) $(HCC) "-g $(SAN)"
+	@touch $@
+
+$(BUILD)/obj/%.o: toolkit/%.c $(HDRS) $(DEPS)/.stamp
+	@mkdir -p $(@D)
+	musl-gcc $(KCFLAGS) -I$(DEPS)/include -c $< -o $@
+
+$(BUILD)/krescue: $(OBJS)
+	musl-gcc -static -o $@ $(OBJS) -L$(DEPS)/lib $(LIBS)
+	strip $@
+	@file $@ | grep -q 'statically linked' || \
+	    { echo "error: $@ is not statically linked" >&2; rm -f $@; exit 1; }
+
+# Unit tests: the toolkit's modules (all but main.c), built with the host
+# compiler and AddressSanitizer + UndefinedBehaviorSanitizer.
+$(BUILD)/hobj/%.o: toolkit/%.c $(HDRS) $(HDEPS)/.stamp
+	@mkdir -p $(@D)
+	$(HCC) $(KCFLAGS) -g $(SAN) -I$(HDEPS)/include -c $< -o $@
+
+$(BUILD)/unit/%: tests/unit/%.c tests/unit/unit.h $(HOBJS)
+	@mkdir -p $(@D)
+	$(HCC) $(KCFLAGS) -g $(SAN) -Itoolkit -I$(HDEPS)/include $< $(HOBJS) \
+	    -L$(HDEPS)/lib $(LIBS) -o $@
+
+unit: $(UNITS)
+
+check: build unit
+	@sh tests/run.sh
+
+bench: build
+	@sh tests/bench/run.sh
+
+install: build
+	install -d $(DESTDIR)$(PREFIX)/sbin
+	install -m 0755 $(BUILD)/krescue $(DESTDIR)$(PREFIX)/sbin/krescue
+
+clean:
+	rm -rf $(BUILD)

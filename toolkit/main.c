@@ -1,0 +1,124 @@
+/*
+ * krescue: bring a Kubernetes control plane back when its certificates
+ * expired, offline.  main() dispatches to one verb per file (cmd_*.c).
+ */
+#include <sys/types.h>
+
+#include <err.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "extern.h"
+
+int verbose;
+int quiet;
+
+struct verb {
+	const char	*name;
+	int		(*run)(int, char **);
+	const char	*synopsis;
+};
+
+static const struct verb verbs[] = {
+	{ "check", cmd_check,
+	    "check [--root DIR] [--now TIME] [--warn DURATION]\n"
+	    "                [-o table|kubeadm|json|prometheus] [--config FILE]" },
+	{ "version", cmd_version, "version" },
+};
+
+static void
+usage(FILE *fp)
+{
+	size_t	 i;
+
+	fprintf(fp, "usage: krescue [-q | -v] VERB [options]\n\n");
+	for (i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
+		fprintf(fp, "  krescue %s\n", verbs[i].synopsis);
+	fprintf(fp,
+	    "\nkrescue checks and renews the certificates of a kubeadm or "
+	    "Kubespray\ncontrol-plane node offline, with no API server "
+	    "running.\n"
+	    "\nexit status:\n"
+	    "  0    done, or every certificate is fine\n"
+	    "  1    failed (nothing changed), or no Kubernetes found\n"
+	    "  2    a certificate expires within the warning window, or "
+	    "nothing to do\n"
+	    "  3    a certificate expired or is invalid\n"
+	    "  100  usage error\n"
+	    "  111  system or I/O error\n");
+}
+
+void
+usage_error(const char *verb, const char *fmt, ...)
+{
+	va_list	 ap;
+
+	fprintf(stderr, "krescue: ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\ntry 'krescue %s--help'\n", verb != NULL ?
+	    verb : "");
+	exit(KR_USAGE);
+}
+
+int
+open_root_or_exit(struct root *r, const char *dir)
+{
+	if (root_open(r, dir) == -1)
+		err(KR_IO, "--root %s", dir);
+	return 0;
+}
+
+time_t
+parse_now_or_exit(const char *verb, const char *arg)
+{
+	time_t	 t;
+
+	if (arg == NULL)
+		return time(NULL);
+	if (parse_rfc3339(arg, &t) == -1)
+		usage_error(verb, "--now %s: not an RFC 3339 time "
+		    "(e.g. 2026-11-24T11:41:55Z)", arg);
+	return t;
+}
+
+int
+main(int argc, char *argv[])
+{
+	size_t	 i;
+	int	 a = 1;
+
+	/* every line we print goes out in one piece, even into a pipe */
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	for (; a < argc && argv[a][0] == '-'; a++) {
+		if (strcmp(argv[a], "-v") == 0)
+			verbose = 1;
+		else if (strcmp(argv[a], "-q") == 0)
+			quiet = 1;
+		else if (strcmp(argv[a], "-h") == 0 ||
+		    strcmp(argv[a], "--help") == 0) {
+			usage(stdout);
+			return KR_OK;
+		} else if (strcmp(argv[a], "--version") == 0)
+			return cmd_version(1, argv);
+		else
+			usage_error(NULL, "unknown option %s", argv[a]);
+	}
+	if (a == argc) {
+		usage(stderr);
+		return KR_USAGE;
+	}
+	if (strcmp(argv[a], "help") == 0) {
+		usage(stdout);
+		return KR_OK;
+	}
+	for (i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
+		if (strcmp(argv[a], verbs[i].name) == 0)
+			return verbs[i].run(argc - a, argv + a);
+	usage_error(NULL, "unknown verb '%s'", argv[a]);
+}

@@ -1,0 +1,432 @@
+/*
+ * yamlcfg.c: readers for the two YAML files krescue trusts for structure:
+ * kubeconfigs and the kubeadm config (v1beta2, v1beta3, v1beta4).  Both
+ * are loaded into libyaml's document tree and looked up by key; nothing
+ * here writes files.
+ */
+#include <sys/types.h>
+
+#include <err.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <yaml.h>
+
+#include "extern.h"
+
+#define YAML_MAXDOCS	16
+
+struct ydocs {
+	yaml_document_t	 doc[YAML_MAXDOCS];
+	int		 n;
+};
+
+static void
+ydocs_free(struct ydocs *d)
+{
+	int	 i;
+
+	for (i = 0; i < d->n; i++)
+		yaml_document_delete(&d->doc[i]);
+	d->n = 0;
+}
+
+static int
+ydocs_load(const struct buf *b, struct ydocs *d, char *why, size_t whylen)
+{
+	yaml_parser_t	 parser;
+	yaml_node_t	*root;
+	int		 rc = -1;
+
+	d->n = 0;
+	if (!yaml_parser_initialize(&parser)) {
+		(void)xsnprintf(why, whylen, "cannot start the YAML parser");
+		return -1;
+	}
+	yaml_parser_set_input_string(&parser, b->data, b->len);
+	for (;;) {
+		if (d->n == YAML_MAXDOCS) {
+			(void)xsnprintf(why, whylen, "more than %d YAML documents",
+			    YAML_MAXDOCS);
+			goto out;
+		}
+		if (!yaml_parser_load(&parser, &d->doc[d->n])) {
+			(void)xsnprintf(why, whylen, "YAML error at line %zu: %s",
+			    parser.problem_mark.line + 1,
+			    parser.problem != NULL ? parser.problem : "?");
+			goto out;
+		}
+		root = yaml_document_get_root_node(&d->doc[d->n]);
+		if (root == NULL) {
+			yaml_document_delete(&d->doc[d->n]);
+			break;
+		}
+		d->n++;
+	}
+	rc = 0;
+out:
+	yaml_parser_delete(&parser);
+	if (rc == -1)
+		ydocs_free(d);
+	return rc;
+}
+
+/* Value node of `key` in the mapping `map`, or NULL. */
+static yaml_node_t *
+yget(yaml_document_t *doc, yaml_node_t *map, const char *key)
+{
+	yaml_node_pair_t	*p;
+	yaml_node_t		*k;
+
+	if (map == NULL || map->type != YAML_MAPPING_NODE)
+		return NULL;
+	for (p = map->data.mapping.pairs.start;
+	    p < map->data.mapping.pairs.top; p++) {
+		k = yaml_document_get_node(doc, p->key);
+		if (k != NULL && k->type == YAML_SCALAR_NODE &&
+		    k->data.scalar.length == strlen(key) &&
+		    memcmp(k->data.scalar.value, key, strlen(key)) == 0)
+			return yaml_document_get_node(doc, p->value);
+	}
+	return NULL;
+}
+
+/* Follow a dotted path of mapping keys: "localAPIEndpoint.advertiseAddress". */
+static yaml_node_t *
+ypath(yaml_document_t *doc, yaml_node_t *n, const char *path)
+{
+	char	 key[128];
+	size_t	 len;
+
+	while (n != NULL && *path != '\0') {
+		len = strcspn(path, ".");
+		if (len >= sizeof(key))
+			return NULL;
+		memcpy(key, path, len);
+		key[len] = '\0';
+		n = yget(doc, n, key);
+		path += len;
+		if (*path == '.')
+			path++;
+	}
+	return n;
+}
+
+/* A fresh copy of a scalar's text, or NULL when it is not a scalar. */
+static char *
+ystr(yaml_node_t *n)
+{
+	char	*s;
+
+	if (n == NULL || n->type != YAML_SCALAR_NODE)
+		return NULL;
+	s = xmalloc(n->data.scalar.length + 1);
+	memcpy(s, n->data.scalar.value, n->data.scalar.length);
+	s[n->data.scalar.length] = '\0';
+	return s;
+}
+
+/* The entry of a named list (clusters, users, contexts) called `name`. */
+static yaml_node_t *
+ynamed(yaml_document_t *doc, yaml_node_t *seq, const char *name,
+    const char *inner)
+{
+	yaml_node_item_t	*it;
+	yaml_node_t		*e, *nm;
+
+	if (seq == NULL || seq->type != YAML_SEQUENCE_NODE)
+		return NULL;
+	for (it = seq->data.sequence.items.start;
+	    it < seq->data.sequence.items.top; it++) {
+		e = yaml_document_get_node(doc, *it);
+		nm = yget(doc, e, "name");
+		if (nm == NULL || nm->type != YAML_SCALAR_NODE)
+			continue;
+		if (name == NULL || (nm->data.scalar.length == strlen(name) &&
+		    memcmp(nm->data.scalar.value, name, strlen(name)) == 0))
+			return yget(doc, e, inner);
+	}
+	return NULL;
+}
+
+static int
+ydata(yaml_node_t *n, struct buf *out, const char *field, char *why,
+    size_t whylen)
+{
+	if (n == NULL)
+		return 0;
+	if (n->type != YAML_SCALAR_NODE ||
+	    b64_decode((const char *)n->data.scalar.value,
+	    n->data.scalar.length, out) == -1) {
+		(void)xsnprintf(why, whylen, "%s is not valid base64", field);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Read the current context of a kubeconfig: its cluster (server, CA) and
+ * user (client cert and key, embedded or as file references).
+ */
+int
+kubeconfig_parse(const struct buf *b, struct kubeconfig *kc, char *why,
+    size_t whylen)
+{
+	struct ydocs	 d;
+	yaml_document_t	*doc;
+	yaml_node_t	*root, *ctx, *cl, *us;
+	char		*cur = NULL;
+	int		 rc = -1;
+
+	memset(kc, 0, sizeof(*kc));
+	if (ydocs_load(b, &d, why, whylen) == -1)
+		return -1;
+	if (d.n != 1) {
+		(void)xsnprintf(why, whylen, "not a kubeconfig (%d documents)",
+		    d.n);
+		goto out;
+	}
+	doc = &d.doc[0];
+	root = yaml_document_get_root_node(doc);
+	if (root->type != YAML_MAPPING_NODE) {
+		(void)xsnprintf(why, whylen, "not a kubeconfig");
+		goto out;
+	}
+	cur = ystr(yget(doc, root, "current-context"));
+	ctx = ynamed(doc, yget(doc, root, "contexts"),
+	    cur != NULL && *cur != '\0' ? cur : NULL, "context");
+	if (ctx == NULL) {
+		(void)xsnprintf(why, whylen, "kubeconfig has no context %s",
+		    cur != NULL ? cur : "");
+		goto out;
+	}
+	kc->cluster = ystr(yget(doc, ctx, "cluster"));
+	kc->user = ystr(yget(doc, ctx, "user"));
+	if (kc->cluster == NULL || kc->user == NULL) {
+		(void)xsnprintf(why, whylen,
+		    "kubeconfig context lacks a cluster or a user");
+		goto out;
+	}
+	cl = ynamed(doc, yget(doc, root, "clusters"), kc->cluster, "cluster");
+	us = ynamed(doc, yget(doc, root, "users"), kc->user, "user");
+	if (cl == NULL || us == NULL) {
+		(void)xsnprintf(why, whylen, "kubeconfig lacks cluster %s or "
+		    "user %s", kc->cluster, kc->user);
+		goto out;
+	}
+	kc->server = ystr(yget(doc, cl, "server"));
+	kc->ca_file = ystr(yget(doc, cl, "certificate-authority"));
+	kc->cert_file = ystr(yget(doc, us, "client-certificate"));
+	kc->key_file = ystr(yget(doc, us, "client-key"));
+	if (ydata(yget(doc, cl, "certificate-authority-data"), &kc->ca_data,
+	    "certificate-authority-data", why, whylen) == -1 ||
+	    ydata(yget(doc, us, "client-certificate-data"), &kc->cert_data,
+	    "client-certificate-data", why, whylen) == -1 ||
+	    ydata(yget(doc, us, "client-key-data"), &kc->key_data,
+	    "client-key-data", why, whylen) == -1)
+		goto out;
+	rc = 0;
+out:
+	free(cur);
+	ydocs_free(&d);
+	if (rc == -1)
+		kubeconfig_free(kc);
+	return rc;
+}
+
+void
+kubeconfig_free(struct kubeconfig *kc)
+{
+	free(kc->cluster);
+	free(kc->user);
+	free(kc->server);
+	free(kc->ca_file);
+	free(kc->cert_file);
+	free(kc->key_file);
+	buf_free(&kc->ca_data);
+	buf_free(&kc->cert_data);
+	buf_free(&kc->key_data);
+	memset(kc, 0, sizeof(*kc));
+}
+
+static int
+is_kind(yaml_document_t *doc, yaml_node_t *root, const char *kind)
+{
+	char	*k, *v;
+	int	 yes;
+
+	k = ystr(yget(doc, root, "kind"));
+	v = ystr(yget(doc, root, "apiVersion"));
+	yes = k != NULL && v != NULL && strcmp(k, kind) == 0 &&
+	    strncmp(v, "kubeadm.k8s.io/", 15) == 0;
+	free(k);
+	free(v);
+	return yes;
+}
+
+static void
+set_str(char **dst, char *val)
+{
+	if (val == NULL)
+		return;
+	free(*dst);
+	*dst = val;
+}
+
+static int
+set_duration(int64_t *dst, yaml_node_t *n, const char *field, char *why,
+    size_t whylen)
+{
+	char	*s;
+	int	 rc = 0;
+
+	if ((s = ystr(n)) == NULL)
+		return 0;
+	if (parse_duration(s, dst) == -1) {
+		(void)xsnprintf(why, whylen, "%s: bad duration \"%s\"", field, s);
+		rc = -1;
+	}
+	free(s);
+	return rc;
+}
+
+static void
+read_node_part(yaml_document_t *doc, yaml_node_t *root,
+    struct kubeadm_config *c)
+{
+	char	*port;
+
+	set_str(&c->node_name, ystr(ypath(doc, root, "nodeRegistration.name")));
+	set_str(&c->advertise_address, ystr(ypath(doc, root,
+	    "localAPIEndpoint.advertiseAddress")));
+	set_str(&c->advertise_address, ystr(ypath(doc, root,
+	    "controlPlane.localAPIEndpoint.advertiseAddress")));
+	port = ystr(ypath(doc, root, "localAPIEndpoint.bindPort"));
+	if (port == NULL)
+		port = ystr(ypath(doc, root,
+		    "controlPlane.localAPIEndpoint.bindPort"));
+	if (port != NULL)
+		c->bind_port = atoi(port);
+	free(port);
+}
+
+static int
+read_cluster_part(yaml_document_t *doc, yaml_node_t *root,
+    struct kubeadm_config *c, char *why, size_t whylen)
+{
+	yaml_node_t		*sans, *ext;
+	yaml_node_item_t	*it;
+	char			*s;
+
+	set_str(&c->api_version, ystr(yget(doc, root, "apiVersion")));
+	set_str(&c->k8s_version, ystr(yget(doc, root, "kubernetesVersion")));
+	set_str(&c->cluster_name, ystr(yget(doc, root, "clusterName")));
+	set_str(&c->control_plane_endpoint, ystr(yget(doc, root,
+	    "controlPlaneEndpoint")));
+	set_str(&c->cert_dir, ystr(yget(doc, root, "certificatesDir")));
+	set_str(&c->service_subnet, ystr(ypath(doc, root,
+	    "networking.serviceSubnet")));
+	set_str(&c->dns_domain, ystr(ypath(doc, root, "networking.dnsDomain")));
+	set_str(&c->encryption_algorithm, ystr(yget(doc, root,
+	    "encryptionAlgorithm")));
+	if (set_duration(&c->cert_validity, yget(doc, root,
+	    "certificateValidityPeriod"), "certificateValidityPeriod", why,
+	    whylen) == -1 ||
+	    set_duration(&c->ca_validity, yget(doc, root,
+	    "caCertificateValidityPeriod"), "caCertificateValidityPeriod", why,
+	    whylen) == -1)
+		return -1;
+	sans = ypath(doc, root, "apiServer.certSANs");
+	if (sans != NULL && sans->type == YAML_SEQUENCE_NODE) {
+		for (it = sans->data.sequence.items.start;
+		    it < sans->data.sequence.items.top; it++) {
+			s = ystr(yaml_document_get_node(doc, *it));
+			if (s == NULL)
+				continue;
+			if (c->ncert_sans == KCFG_MAXSANS) {
+				free(s);
+				(void)xsnprintf(why, whylen,
+				    "more than %d apiServer.certSANs",
+				    KCFG_MAXSANS);
+				return -1;
+			}
+			c->cert_sans[c->ncert_sans++] = s;
+		}
+	}
+	ext = ypath(doc, root, "etcd.external");
+	if (ext != NULL && ext->type == YAML_MAPPING_NODE) {
+		c->external_etcd = 1;
+		set_str(&c->etcd_ca_file, ystr(yget(doc, ext, "caFile")));
+		set_str(&c->etcd_cert_file, ystr(yget(doc, ext, "certFile")));
+		set_str(&c->etcd_key_file, ystr(yget(doc, ext, "keyFile")));
+	}
+	return 0;
+}
+
+/*
+ * The kubeadm config as Kubespray and kubeadm leave it on the node: an
+ * InitConfiguration (or JoinConfiguration) and a ClusterConfiguration,
+ * among other documents we skip (KubeletConfiguration, …).
+ */
+int
+kubeadm_config_parse(const struct buf *b, struct kubeadm_config *c,
+    char *why, size_t whylen)
+{
+	struct ydocs	 d;
+	yaml_document_t	*doc;
+	yaml_node_t	*root;
+	int		 i, rc = -1, any = 0;
+
+	memset(c, 0, sizeof(*c));
+	if (ydocs_load(b, &d, why, whylen) == -1)
+		return -1;
+	for (i = 0; i < d.n; i++) {
+		doc = &d.doc[i];
+		root = yaml_document_get_root_node(doc);
+		if (is_kind(doc, root, "InitConfiguration") ||
+		    is_kind(doc, root, "JoinConfiguration")) {
+			read_node_part(doc, root, c);
+			any = 1;
+		} else if (is_kind(doc, root, "ClusterConfiguration")) {
+			if (read_cluster_part(doc, root, c, why, whylen) == -1)
+				goto out;
+			any = 1;
+		}
+	}
+	if (!any) {
+		(void)xsnprintf(why, whylen,
+		    "no kubeadm.k8s.io Init/Join/ClusterConfiguration in it");
+		goto out;
+	}
+	c->found = 1;
+	rc = 0;
+out:
+	ydocs_free(&d);
+	if (rc == -1)
+		kubeadm_config_free(c);
+	return rc;
+}
+
+void
+kubeadm_config_free(struct kubeadm_config *c)
+{
+	int	 i;
+
+	free(c->api_version);
+	free(c->k8s_version);
+	free(c->node_name);
+	free(c->advertise_address);
+	free(c->control_plane_endpoint);
+	free(c->service_subnet);
+	free(c->dns_domain);
+	free(c->cluster_name);
+	free(c->cert_dir);
+	free(c->encryption_algorithm);
+	for (i = 0; i < c->ncert_sans; i++)
+		free(c->cert_sans[i]);
+	free(c->etcd_ca_file);
+	free(c->etcd_cert_file);
+	free(c->etcd_key_file);
+	memset(c, 0, sizeof(*c));
+}
