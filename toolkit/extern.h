@@ -134,6 +134,8 @@ struct kubeadm_config {
 int		 kubeconfig_parse(const struct buf *, struct kubeconfig *,
 		    char *, size_t);
 void		 kubeconfig_free(struct kubeconfig *);
+int		 kubeconfig_update(const struct buf *, const char *,
+		    const char *, const char *, struct buf *, char *, size_t);
 int		 kubeadm_config_parse(const struct buf *,
 		    struct kubeadm_config *, char *, size_t);
 void		 kubeadm_config_free(struct kubeadm_config *);
@@ -234,5 +236,7 @@ int		 open_root_or_exit(struct root *, const char *);
 time_t		 parse_now_or_exit(const char *, const char *);
 int		 cmd_check(int, char **);
 int		 cmd_version(int, char **);
+int		 cmd_renew(int, char **);
+int		 cmd_rollback(int, char **);
 
 #endif /* KRESCUE_EXTERN_H */

@@ -27,6 +27,11 @@ static const struct verb verbs[] = {
 	{ "check", cmd_check,
 	    "check [--root DIR] [--now TIME] [--warn DURATION]\n"
 	    "                [-o table|kubeadm|json|prometheus] [--config FILE]" },
+	{ "renew", cmd_renew,
+	    "renew [--root DIR] [--dry-run] [--only NAME,...]\n"
+	    "                [--expiring-within DURATION] [--validity DURATION]\n"
+	    "                [--reuse-keys] [--config FILE]" },
+	{ "rollback", cmd_rollback, "rollback [--root DIR] [--list] [BACKUP]" },
 	{ "version", cmd_version, "version" },
 };
 

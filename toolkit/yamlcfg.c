@@ -430,3 +430,121 @@ kubeadm_config_free(struct kubeadm_config *c)
 	free(c->etcd_key_file);
 	memset(c, 0, sizeof(*c));
 }
+
+/* libyaml marks count characters; the splice below needs bytes. */
+static size_t
+char_to_byte(const unsigned char *p, size_t len, size_t chars)
+{
+	size_t	 i = 0, c = 0;
+
+	while (i < len && c < chars) {
+		i++;
+		while (i < len && (p[i] & 0xc0) == 0x80)
+			i++;
+		c++;
+	}
+	return i;
+}
+
+struct span {
+	size_t		 start, end;
+	const char	*text;
+};
+
+static int
+by_start(const void *a, const void *b)
+{
+	const struct span *sa = a, *sb = b;
+
+	return sa->start < sb->start ? -1 : sa->start > sb->start;
+}
+
+/*
+ * Rewrite a kubeconfig in place, textually: only the values of the
+ * current context's client-certificate-data and client-key-data (user)
+ * and certificate-authority-data (cluster) change; every other byte of
+ * the file (order, comments, unknown fields, other users) stays.  A NULL
+ * value leaves that field alone; a field to set must already exist.
+ * The result may hold a key: the caller frees it with buf_free.
+ */
+int
+kubeconfig_update(const struct buf *in, const char *cert_b64,
+    const char *key_b64, const char *ca_b64, struct buf *out, char *why,
+    size_t whylen)
+{
+	static const char	*field[3] = { "client-certificate-data",
+	    "client-key-data", "certificate-authority-data" };
+	struct ydocs		 d;
+	yaml_document_t		*doc;
+	yaml_node_t		*root, *ctx, *cl, *us, *v;
+	struct span		 sp[3];
+	const char		*val[3];
+	char			*cur = NULL, *cname = NULL, *uname = NULL;
+	unsigned char		*dst;
+	size_t			 cap, pos = 0, at = 0;
+	int			 i, n = 0, rc = -1;
+
+	val[0] = cert_b64;
+	val[1] = key_b64;
+	val[2] = ca_b64;
+	if (ydocs_load(in, &d, why, whylen) == -1)
+		return -1;
+	if (d.n != 1) {
+		(void)xsnprintf(why, whylen, "not a kubeconfig");
+		goto out;
+	}
+	doc = &d.doc[0];
+	root = yaml_document_get_root_node(doc);
+	cur = ystr(yget(doc, root, "current-context"));
+	ctx = ynamed(doc, yget(doc, root, "contexts"),
+	    cur != NULL && *cur != '\0' ? cur : NULL, "context");
+	cname = ystr(yget(doc, ctx, "cluster"));
+	uname = ystr(yget(doc, ctx, "user"));
+	if (cname == NULL || uname == NULL) {
+		(void)xsnprintf(why, whylen, "kubeconfig has no usable "
+		    "current context");
+		goto out;
+	}
+	us = ynamed(doc, yget(doc, root, "users"), uname, "user");
+	cl = ynamed(doc, yget(doc, root, "clusters"), cname, "cluster");
+	for (i = 0; i < 3; i++) {
+		if (val[i] == NULL)
+			continue;
+		v = yget(doc, i < 2 ? us : cl, field[i]);
+		if (v == NULL || v->type != YAML_SCALAR_NODE) {
+			(void)xsnprintf(why, whylen, "kubeconfig has no %s "
+			    "to replace", field[i]);
+			goto out;
+		}
+		sp[n].start = char_to_byte(in->data, in->len,
+		    v->start_mark.index);
+		sp[n].end = char_to_byte(in->data, in->len, v->end_mark.index);
+		sp[n].text = val[i];
+		n++;
+	}
+	qsort(sp, (size_t)n, sizeof(sp[0]), by_start);
+	cap = in->len + 1;
+	for (i = 0; i < n; i++)
+		cap += strlen(sp[i].text);
+	dst = xmalloc(cap);
+	for (i = 0; i < n; i++) {
+		memcpy(dst + pos, in->data + at, sp[i].start - at);
+		pos += sp[i].start - at;
+		memcpy(dst + pos, sp[i].text, strlen(sp[i].text));
+		pos += strlen(sp[i].text);
+		at = sp[i].end;
+	}
+	memcpy(dst + pos, in->data + at, in->len - at);
+	pos += in->len - at;
+	dst[pos] = '\0';
+	buf_free(out);
+	out->data = dst;
+	out->len = pos;
+	rc = 0;
+out:
+	free(cur);
+	free(cname);
+	free(uname);
+	ydocs_free(&d);
+	return rc;
+}
