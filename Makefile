@@ -93,3 +93,7 @@ install: build
 
 clean:
 	rm -rf $(BUILD)
+
+.PHONY: demo
+demo:
+	@sh scripts/demo.sh
