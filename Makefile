@@ -35,6 +35,7 @@ UNITSRC := $(sort $(wildcard tests/unit/test_*.c))
 UNITS   := $(UNITSRC:tests/unit/%.c=$(BUILD)/unit/%)
 
 .PHONY: all build deps check unit bench install clean fuzz
+.SECONDARY:
 
 all: build
 build: $(BUILD)/krescue

@@ -52,7 +52,7 @@ cmd_check(int argc, char *argv[])
 	const char	*fmt = "table", *config = NULL;
 	int		 ch, rc;
 
-	while ((ch = getopt_long(argc, argv, "ho:", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, ":ho:", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'c':
 			config = optarg;
@@ -73,21 +73,21 @@ cmd_check(int argc, char *argv[])
 			warn = optarg;
 			break;
 		default:
-			usage_error("check ", "bad option");
+			bad_option("check", ch, argv);
 		}
 	}
 	if (optind != argc)
-		usage_error("check ", "unexpected argument '%s'", argv[optind]);
+		usage_error("check", "unexpected argument '%s'", argv[optind]);
 	if (strcmp(fmt, "table") != 0 && strcmp(fmt, "kubeadm") != 0 &&
 	    strcmp(fmt, "json") != 0 && strcmp(fmt, "prometheus") != 0)
-		usage_error("check ", "-o %s: want table, kubeadm, json or "
+		usage_error("check", "-o %s: want table, kubeadm, json or "
 		    "prometheus", fmt);
 
 	c = xcalloc(1, sizeof(*c));
 	c->root_arg = rootdir;
-	c->now = parse_now_or_exit("check ", now);
+	c->now = parse_now_or_exit("check", now);
 	if (parse_duration(warn, &c->warn) == -1)
-		usage_error("check ", "--warn %s: not a duration (e.g. 30d, "
+		usage_error("check", "--warn %s: not a duration (e.g. 30d, "
 		    "720h)", warn);
 	open_root_or_exit(&r, rootdir);
 	if (layout_discover(&r, config, &c->lo) == -1) {

@@ -112,7 +112,7 @@ parse_only(struct opts *o, char *arg)
 
 	for (tok = strtok(arg, ","); tok != NULL; tok = strtok(NULL, ",")) {
 		if (o->nonly == RENEW_MAXONLY)
-			usage_error("renew ", "too many --only names");
+			usage_error("renew", "too many --only names");
 		o->only[o->nonly++] = tok;
 	}
 }
@@ -546,10 +546,10 @@ select_targets(struct renew *rn)
 			if (strcmp(c->f[i].item->name, rn->o.only[j]) == 0)
 				found = renewable(c->f[i].item) ? 1 : -1;
 		if (found == -1)
-			usage_error("renew ", "--only %s: a CA; CAs are renewed "
+			usage_error("renew", "--only %s: a CA; CAs are renewed "
 			    "with 'krescue renew-ca'", rn->o.only[j]);
 		if (found == 0)
-			usage_error("renew ", "--only %s: no such certificate "
+			usage_error("renew", "--only %s: no such certificate "
 			    "on this node (see 'krescue check')",
 			    rn->o.only[j]);
 	}
@@ -663,7 +663,7 @@ cmd_renew(int argc, char *argv[])
 	rn = xcalloc(1, sizeof(*rn));
 	rn->o.rootdir = "/";
 	rn->o.within = -1;
-	while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'c':
 			rn->o.config = optarg;
@@ -673,7 +673,7 @@ cmd_renew(int argc, char *argv[])
 			break;
 		case 'e':
 			if (parse_duration(optarg, &rn->o.within) == -1)
-				usage_error("renew ", "--expiring-within %s: "
+				usage_error("renew", "--expiring-within %s: "
 				    "not a duration", optarg);
 			break;
 		case 'h':
@@ -695,20 +695,20 @@ cmd_renew(int argc, char *argv[])
 		case 'V':
 			if (parse_duration(optarg, &rn->o.validity) == -1 ||
 			    rn->o.validity <= BACKDATE)
-				usage_error("renew ", "--validity %s: not a "
+				usage_error("renew", "--validity %s: not a "
 				    "usable duration (e.g. 8760h, 365d)", optarg);
 			break;
 		default:
-			usage_error("renew ", "bad option");
+			bad_option("renew", ch, argv);
 		}
 	}
 	if (optind != argc)
-		usage_error("renew ", "unexpected argument '%s'", argv[optind]);
+		usage_error("renew", "unexpected argument '%s'", argv[optind]);
 
 	rn->now = time(NULL);
 	rn->c = xcalloc(1, sizeof(*rn->c));
 	rn->c->root_arg = rn->o.rootdir;
-	rn->c->now = parse_now_or_exit("renew ", rn->o.now);
+	rn->c->now = parse_now_or_exit("renew", rn->o.now);
 	rn->c->warn = 30 * 86400;
 	open_root_or_exit(&rn->root, rn->o.rootdir);
 	if (layout_discover(&rn->root, rn->o.config, &rn->c->lo) == -1) {

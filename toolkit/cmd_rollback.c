@@ -44,7 +44,7 @@ cmd_rollback(int argc, char *argv[])
 	char		 why[512];
 	int		 ch, list = 0, n;
 
-	while ((ch = getopt_long(argc, argv, "hl", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, ":hl", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'h':
 			rollback_usage(stdout);
@@ -56,11 +56,11 @@ cmd_rollback(int argc, char *argv[])
 			rootdir = optarg;
 			break;
 		default:
-			usage_error("rollback ", "bad option");
+			bad_option("rollback", ch, argv);
 		}
 	}
 	if (argc - optind > 1)
-		usage_error("rollback ", "at most one BACKUP");
+		usage_error("rollback", "at most one BACKUP");
 	if (optind < argc)
 		backup = argv[optind];
 	open_root_or_exit(&r, rootdir);

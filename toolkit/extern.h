@@ -232,6 +232,8 @@ void		 report_prometheus(FILE *, const struct check *);
 /* main.c and the verbs, one file each (cmd_*.c). */
 void		 usage_error(const char *, const char *, ...)
 		    __attribute__((format(printf, 2, 3), noreturn));
+void		 bad_option(const char *, int, char *[])
+		    __attribute__((noreturn));
 int		 open_root_or_exit(struct root *, const char *);
 time_t		 parse_now_or_exit(const char *, const char *);
 int		 cmd_check(int, char **);

@@ -14,9 +14,6 @@
 
 #include "extern.h"
 
-int verbose;
-int quiet;
-
 struct verb {
 	const char	*name;
 	int		(*run)(int, char **);
@@ -55,41 +52,6 @@ usage(FILE *fp)
 	    "  3    a certificate expired or is invalid\n"
 	    "  100  usage error\n"
 	    "  111  system or I/O error\n");
-}
-
-void
-usage_error(const char *verb, const char *fmt, ...)
-{
-	va_list	 ap;
-
-	fprintf(stderr, "krescue: ");
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fprintf(stderr, "\ntry 'krescue %s--help'\n", verb != NULL ?
-	    verb : "");
-	exit(KR_USAGE);
-}
-
-int
-open_root_or_exit(struct root *r, const char *dir)
-{
-	if (root_open(r, dir) == -1)
-		err(KR_IO, "--root %s", dir);
-	return 0;
-}
-
-time_t
-parse_now_or_exit(const char *verb, const char *arg)
-{
-	time_t	 t;
-
-	if (arg == NULL)
-		return time(NULL);
-	if (parse_rfc3339(arg, &t) == -1)
-		usage_error(verb, "--now %s: not an RFC 3339 time "
-		    "(e.g. 2026-11-24T11:41:55Z)", arg);
-	return t;
 }
 
 int

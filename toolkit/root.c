@@ -180,7 +180,9 @@ root_readfile(const struct root *r, const char *path, struct buf *out,
 
 	if (root_resolve(r, path, 0, host, sizeof(host)) == -1)
 		return -1;
-	if ((fd = open(host, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) == -1)
+	/* O_NONBLOCK: a FIFO planted on the disk must not hang us */
+	if ((fd = open(host, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK)) ==
+	    -1)
 		goto out;
 	if (fstat(fd, &st) == -1)
 		goto out;

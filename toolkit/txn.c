@@ -92,6 +92,7 @@ struct ment {
 
 struct manifest {
 	char		 kind[16];
+	unsigned long	 seq;		/* 1, 2, ...: order of the backups */
 	struct ment	*ents;
 	size_t		 n;
 };
@@ -613,8 +614,8 @@ manifest_text(const struct manifest *m, const char *version, time_t now,
 	struct ment	*e;
 
 	fmt_rfc3339(now, ts, sizeof(ts));
-	bprintf(b, "krescue-backup 1\nkind %s\nversion %s\ntime %s\n",
-	    m->kind, version, ts);
+	bprintf(b, "krescue-backup 1\nkind %s\nseq %lu\nversion %s\n"
+	    "time %s\n", m->kind, m->seq, version, ts);
 	for (i = 0; i < m->n; i++) {
 		e = &m->ents[i];
 		if (e->kind == K_ABSENT)
@@ -678,6 +679,8 @@ manifest_load(int bdfd, const char *name, struct manifest *m, int verify,
 	if (next_line(&cur, end, &line) == -1 ||
 	    strcmp(line, "krescue-backup 1") != 0 ||
 	    header_value(&cur, end, "kind", m->kind, sizeof(m->kind)) == -1 ||
+	    header_value(&cur, end, "seq", tmp, sizeof(tmp)) == -1 ||
+	    parse_ulong(tmp, 10, ULONG_MAX - 1, &m->seq) == -1 ||
 	    header_value(&cur, end, "version", tmp, sizeof(tmp)) == -1 ||
 	    header_value(&cur, end, "time", tmp, sizeof(tmp)) == -1)
 		goto bad;
@@ -979,6 +982,7 @@ restore_one(const struct root *r, const struct ment *m, const char *suffix,
 	if ((dfd = open_parent(r, m->canon, base, sizeof(base))) == -1)
 		return -1;
 	if (m->kind == K_ABSENT) {
+		fault("undo-write", idx);
 		fault("undo-rename", idx);
 		if (unlink_quiet(dfd, base) == -1) {
 			warn("%s", m->canon);
@@ -1028,7 +1032,7 @@ out:
 static int
 undo(const struct root *r, int kfd, const struct journal *j)
 {
-	struct manifest	 m = { "", NULL, 0 };
+	struct manifest	 m = { "", 0, NULL, 0 };
 	char		 why[PATH_MAX + 128], base[NAME_MAX + 1];
 	char		 tmp[NAME_MAX + 1];
 	size_t		 i;
@@ -1264,8 +1268,12 @@ add_entry(struct txn *t, const char *path, enum kind kind)
 {
 	struct entry	*e;
 
+	if (path == NULL || path[0] != '/') {
+		warnx("%s: not an absolute node path", path ? path : "(null)");
+		return NULL;
+	}
 	if (!path_ok(path)) {
-		warnx("%s: not an absolute node path", path);
+		warnx("a node path with control characters: refused");
 		return NULL;
 	}
 	if (t->n >= TXN_MAXENTS) {
@@ -1648,12 +1656,46 @@ name_backup(struct txn *t, int bfd)
 	return -1;
 }
 
+static int	 backup_names(int, char ***, size_t *);
+static void	 names_free(char **, size_t);
+
+/*
+ * The next sequence number: backups are ordered by it, not by their
+ * names, which come from a clock that may be wrong (or --now).
+ */
+static unsigned long
+next_seq(int bfd)
+{
+	struct manifest	 m;
+	char		**names = NULL, why[PATH_MAX + 128];
+	size_t		 i, n = 0;
+	unsigned long	 max = 0;
+	int		 bdfd;
+
+	if (backup_names(bfd, &names, &n) == -1)
+		return 1;
+	for (i = 0; i < n; i++) {
+		if ((bdfd = openat(bfd, names[i], O_RDONLY | O_DIRECTORY |
+		    O_NOFOLLOW | O_CLOEXEC)) == -1)
+			continue;
+		if (manifest_load(bdfd, names[i], &m, 0, why,
+		    sizeof(why)) == 0) {
+			if (m.seq > max)
+				max = m.seq;
+			manifest_free(&m);
+		}
+		close(bdfd);
+	}
+	names_free(names, n);
+	return max + 1;
+}
+
 /* The core of txn_commit, after txn_check said yes. */
 static int
 apply(struct txn *t)
 {
 	struct journal	 j;
-	struct manifest	 m = { "", NULL, 0 };
+	struct manifest	 m = { "", 0, NULL, 0 };
 	struct buf	 mt = { NULL, 0 };
 	char		 base[NAME_MAX + 1], tmp[NAME_MAX + 1];
 	char		 tmp2[NAME_MAX + 1];
@@ -1679,6 +1721,7 @@ apply(struct txn *t)
 	}
 	if (name_backup(t, bfd) == -1)
 		goto out;
+	m.seq = next_seq(bfd);
 	memcpy(j.backup, t->backup, sizeof(j.backup));
 	j.n = t->n;
 	j.ents = xcalloc(t->n + 1, sizeof(*j.ents));
@@ -1986,25 +2029,27 @@ out:
 	return rc;
 }
 
-/* The newest complete backup of kind commit. */
+/* The newest (highest seq) complete backup of kind commit. */
 static int
 backup_latest(int bfd, char *out, size_t sz)
 {
 	struct manifest	 m;
 	char		**names = NULL, why[PATH_MAX + 128];
 	size_t		 i, n = 0;
+	unsigned long	 best = 0;
 	int		 bdfd, found = 0;
 
 	if (backup_names(bfd, &names, &n) == -1)
 		return -1;
-	for (i = n; i > 0 && !found; i--) {
-		if ((bdfd = openat(bfd, names[i - 1], O_RDONLY | O_DIRECTORY |
+	for (i = 0; i < n; i++) {
+		if ((bdfd = openat(bfd, names[i], O_RDONLY | O_DIRECTORY |
 		    O_NOFOLLOW | O_CLOEXEC)) == -1)
 			continue;
-		if (manifest_load(bdfd, names[i - 1], &m, 0, why,
+		if (manifest_load(bdfd, names[i], &m, 0, why,
 		    sizeof(why)) == 0) {
-			if (strcmp(m.kind, "commit") == 0) {
-				(void)xsnprintf(out, sz, "%s", names[i - 1]);
+			if (strcmp(m.kind, "commit") == 0 && m.seq >= best &&
+			    xsnprintf(out, sz, "%s", names[i]) == 0) {
+				best = m.seq;
 				found = 1;
 			}
 			manifest_free(&m);
@@ -2019,14 +2064,14 @@ int
 txn_rollback(const struct root *r, const char *which, char *why,
     size_t whysz)
 {
-	struct manifest	 m = { "", NULL, 0 };
+	struct manifest	 m = { "", 0, NULL, 0 };
 	struct txn	*t = NULL;
 	struct entry	*e;
 	char		 name[TXN_NAMELEN], what[PATH_MAX + 128];
 	char		 host[PATH_MAX];
 	size_t		 i;
 	int		 lockfd = -1, kfd = -1, bfd = -1, bdfd = -1, rec;
-	int		 rc = -1;
+	int		 rc = -1, err = EINVAL;
 
 	why[0] = '\0';
 	if (root_resolve(r, TXN_BACKUPS, 0, host, sizeof(host)) == -1) {
@@ -2035,11 +2080,14 @@ txn_rollback(const struct root *r, const char *which, char *why,
 		return -1;
 	}
 	if ((lockfd = lock_take(r, &kfd)) == -1) {
-		(void)xsnprintf(why, whysz, "%s", errno == EWOULDBLOCK ?
+		err = errno == EWOULDBLOCK ? EWOULDBLOCK : EIO;
+		(void)xsnprintf(why, whysz, "%s", err == EWOULDBLOCK ?
 		    "another krescue is running" : "cannot take the lock");
+		errno = err;
 		return -1;
 	}
 	if (recover_locked(r, kfd, &rec) == -1) {
+		err = EIO;
 		(void)xsnprintf(why, whysz, "an interrupted change could not "
 		    "be recovered");
 		goto out;
@@ -2100,6 +2148,7 @@ txn_rollback(const struct root *r, const char *which, char *why,
 		goto out;
 	}
 	if (apply(t) == -1) {
+		err = EIO;
 		(void)xsnprintf(why, whysz, "restoring backup %s failed",
 		    name);
 		goto out;
@@ -2108,6 +2157,7 @@ txn_rollback(const struct root *r, const char *which, char *why,
 out:
 	manifest_free(&m);
 	txn_free(t);
+	errno = rc == 0 ? 0 : err;
 	if (bdfd != -1)
 		close(bdfd);
 	if (bfd != -1)

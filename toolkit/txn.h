@@ -12,8 +12,10 @@
  *                        one file per entry ("1", "2", ...; 0600) holding
  *                        the old content or the old link target
  *
- * Manifest ("krescue-backup 1", then "kind commit|rollback", "version",
- * "time", then one line per entry, then "end <sha256 of the lines above>"):
+ * Manifest ("krescue-backup 1", then "kind commit|rollback", "seq N"
+ * (1, 2, ...: the order of the backups, whatever the clock said),
+ * "version", "time", then one line per entry, then
+ * "end <sha256 of the lines above>"):
  *
  *   file    0644 0 0 <sha256 of content> 1 /etc/kubernetes/pki/apiserver.crt
  *   symlink 0777 0 0 <sha256 of target>  2 /var/lib/kubelet/pki/kubelet-client-current.pem
@@ -53,8 +55,9 @@
  *
  * Rollback restores a backup as a new transaction of kind "rollback": the
  * same checks, its own backup of the current state, the same journal and
- * recovery.  The default backup is the newest complete one of kind
- * "commit", so rolling back twice restores the same old set again.
+ * recovery.  The default backup is the complete one of kind "commit" with
+ * the highest seq (not the newest name: the clock may be wrong), so
+ * rolling back twice restores the same old set again.
  *
  * Fault injection: KRESCUE_FAULT=<step> makes the process _exit(99) at
  * that step; per-entry steps take "-N" (1-based entry order).  Data
@@ -96,7 +99,8 @@ struct txn;
 /*
  * Take the lock (creating /var/lib/krescue and its backup directory if
  * needed), recover any unfinished journal, start an empty transaction.
- * `now` names the backup (pass the real clock).  NULL on failure; errno is
+ * `now` names the backup and is its "time"; ordering uses seq, so a
+ * wrong clock or --now only gives an odd name.  NULL on failure; errno is
  * EWOULDBLOCK when another krescue holds the lock (exit KR_FAIL), anything
  * else is a system error (exit KR_IO).
  */
@@ -142,7 +146,9 @@ int		 txn_recover(const struct root *, int *);
  * Restore a backup (its name, its node path, or NULL for the newest of
  * kind commit) byte for byte: content, mode, owner, link targets; remove
  * what it records as absent.  The whole backup is verified against its
- * manifest first; a corrupt backup is refused.  0, or -1 with `why`.
+ * manifest first; a corrupt backup is refused.  0, or -1 with `why` and
+ * errno: EIO when writing failed (KR_IO), EWOULDBLOCK when another
+ * krescue holds the lock, EINVAL for a refusal (KR_FAIL).
  */
 int		 txn_rollback(const struct root *, const char *, char *, size_t);
 

@@ -168,19 +168,42 @@ parse_duration(const char *s, int64_t *out)
 	return 0;
 }
 
-/* RFC 3339: 2026-11-24T11:41:55Z, fractions and numeric offsets allowed. */
+/* n decimal digits at p, or -1 */
+static int
+digits(const char *p, int n)
+{
+	int	 v = 0;
+
+	while (n-- > 0) {
+		if (!isdigit((unsigned char)*p))
+			return -1;
+		v = v * 10 + (*p++ - '0');
+	}
+	return v;
+}
+
+/*
+ * RFC 3339: 2026-11-24T11:41:55Z, fractions and numeric offsets allowed;
+ * exactly two digits per field, and the date must exist.
+ */
 int
 parse_rfc3339(const char *s, time_t *out)
 {
-	struct tm	 tm;
-	int		 y, mo, d, h, mi, sec, n = 0, oh, om;
-	long		 off = 0;
+	struct tm	 tm, back;
 	const char	*p;
+	long		 off = 0;
+	int		 y, mo, d, h, mi, sec, oh, om;
+	time_t		 t;
 
-	if (sscanf(s, "%4d-%2d-%2d%*1[Tt ]%2d:%2d:%2d%n",
-	    &y, &mo, &d, &h, &mi, &sec, &n) != 6 || n == 0)
+	if (strlen(s) < 20 || s[4] != '-' || s[7] != '-' ||
+	    (s[10] != 'T' && s[10] != 't' && s[10] != ' ') || s[13] != ':' ||
+	    s[16] != ':')
 		return -1;
-	p = s + n;
+	if ((y = digits(s, 4)) < 0 || (mo = digits(s + 5, 2)) < 0 ||
+	    (d = digits(s + 8, 2)) < 0 || (h = digits(s + 11, 2)) < 0 ||
+	    (mi = digits(s + 14, 2)) < 0 || (sec = digits(s + 17, 2)) < 0)
+		return -1;
+	p = s + 19;
 	if (*p == '.') {
 		p++;
 		if (!isdigit((unsigned char)*p))
@@ -191,7 +214,9 @@ parse_rfc3339(const char *s, time_t *out)
 	if (*p == 'Z' || *p == 'z') {
 		p++;
 	} else if (*p == '+' || *p == '-') {
-		if (sscanf(p + 1, "%2d:%2d", &oh, &om) != 2 || strlen(p) != 6)
+		if (strlen(p) != 6 || p[3] != ':' ||
+		    (oh = digits(p + 1, 2)) < 0 || (om = digits(p + 4, 2)) < 0 ||
+		    oh > 23 || om > 59)
 			return -1;
 		off = (oh * 3600L + om * 60L) * (*p == '-' ? -1 : 1);
 		p += 6;
@@ -200,7 +225,7 @@ parse_rfc3339(const char *s, time_t *out)
 	if (*p != '\0')
 		return -1;
 	if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 ||
-	    sec > 60)
+	    sec > 59)
 		return -1;
 	memset(&tm, 0, sizeof(tm));
 	tm.tm_year = y - 1900;
@@ -209,7 +234,12 @@ parse_rfc3339(const char *s, time_t *out)
 	tm.tm_hour = h;
 	tm.tm_min = mi;
 	tm.tm_sec = sec;
-	*out = timegm(&tm) - off;
+	t = timegm(&tm);
+	/* 2026-02-30 normalises to March: not a date */
+	if (gmtime_r(&t, &back) == NULL || back.tm_mday != d ||
+	    back.tm_mon != mo - 1)
+		return -1;
+	*out = t - off;
 	return 0;
 }
 
