@@ -96,6 +96,10 @@ cmd_check(int argc, char *argv[])
 		return KR_FAIL;
 	}
 	check_run(c);
+	if (root_exists(&r, "/var/lib/krescue/journal"))
+		warnx("an interrupted krescue change is pending on %s: run "
+		    "'krescue recover' (or renew, or rollback) to settle it",
+		    rootdir);
 	if (strcmp(fmt, "kubeadm") == 0)
 		report_kubeadm(stdout, c);
 	else if (strcmp(fmt, "json") == 0)

@@ -240,5 +240,6 @@ int		 cmd_check(int, char **);
 int		 cmd_version(int, char **);
 int		 cmd_renew(int, char **);
 int		 cmd_rollback(int, char **);
+int		 cmd_recover(int, char **);
 
 #endif /* KRESCUE_EXTERN_H */

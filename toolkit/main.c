@@ -29,6 +29,7 @@ static const struct verb verbs[] = {
 	    "                [--expiring-within DURATION] [--validity DURATION]\n"
 	    "                [--reuse-keys] [--config FILE]" },
 	{ "rollback", cmd_rollback, "rollback [--root DIR] [--list] [BACKUP]" },
+	{ "recover", cmd_recover, "recover [--root DIR]" },
 	{ "version", cmd_version, "version" },
 };
 
