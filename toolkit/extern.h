@@ -141,6 +141,20 @@ int		 kubeadm_config_parse(const struct buf *,
 void		 kubeadm_config_free(struct kubeadm_config *);
 
 
+/* kcgen.c: new kubeconfigs in kubeadm's layout. */
+struct kcgen {
+	const char		*cluster;	/* "kubernetes" by default */
+	const char		*server;
+	const char		*user;		/* "system:node:cp-1" */
+	const char		*context;	/* "<user>@<cluster>" */
+	const struct buf	*ca_pem;
+	const struct buf	*cert_pem;	/* embedded, or ... */
+	const struct buf	*key_pem;
+	const char		*client_file;	/* ... both from this file */
+};
+
+int		 kubeconfig_generate(const struct kcgen *, struct buf *);
+
 /* layout.c: what is on the node, and where. */
 enum item_kind {
 	ITEM_CA,		/* kubeadm CA: ca, front-proxy-ca, etcd-ca */
@@ -241,5 +255,6 @@ int		 cmd_version(int, char **);
 int		 cmd_renew(int, char **);
 int		 cmd_rollback(int, char **);
 int		 cmd_recover(int, char **);
+int		 cmd_renew_ca(int, char **);
 
 #endif /* KRESCUE_EXTERN_H */

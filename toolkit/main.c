@@ -28,6 +28,9 @@ static const struct verb verbs[] = {
 	    "renew [--root DIR] [--dry-run] [--only NAME,...]\n"
 	    "                [--expiring-within DURATION] [--validity DURATION]\n"
 	    "                [--reuse-keys] [--config FILE]" },
+	{ "renew-ca", cmd_renew_ca,
+	    "renew-ca [--root DIR] [--ca NAME|all] [--validity DURATION] "
+	    "[--dry-run]" },
 	{ "rollback", cmd_rollback, "rollback [--root DIR] [--list] [BACKUP]" },
 	{ "recover", cmd_recover, "recover [--root DIR]" },
 	{ "version", cmd_version, "version" },
