@@ -155,6 +155,20 @@ struct kcgen {
 
 int		 kubeconfig_generate(const struct kcgen *, struct buf *);
 
+/* ca.c: a CA to sign with. */
+struct ca {
+	mbedtls_x509_crt	 crt;
+	mbedtls_pk_context	 key;	/* secret */
+	struct buf		 pem;	/* the certificate file as it is */
+	char			 path[PATH_MAX];
+};
+
+void		 ca_init(struct ca *);
+void		 ca_free(struct ca *);
+int		 ca_load(const struct root *, const char *, const char *,
+		    const char *, struct ca *, char *, size_t);
+int		 valid_node_name(const char *);
+
 /* layout.c: what is on the node, and where. */
 enum item_kind {
 	ITEM_CA,		/* kubeadm CA: ca, front-proxy-ca, etcd-ca */
@@ -195,6 +209,8 @@ int		 layout_discover(const struct root *, const char *,
 		    struct layout *);
 void		 layout_free(struct layout *);
 struct item	*layout_find(struct layout *, const char *);
+int		 layout_server_url(const struct kubeadm_config *, int, char *,
+		    size_t);
 int		 layout_expected_sans(const struct layout *,
 		    const struct item *, char [][256], int);
 
@@ -256,5 +272,7 @@ int		 cmd_renew(int, char **);
 int		 cmd_rollback(int, char **);
 int		 cmd_recover(int, char **);
 int		 cmd_renew_ca(int, char **);
+int		 cmd_kubeconfig(int, char **);
+int		 cmd_kubelet(int, char **);
 
 #endif /* KRESCUE_EXTERN_H */

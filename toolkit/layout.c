@@ -349,6 +349,20 @@ endpoint_host(const char *ep, char *out, size_t outlen)
 		(void)xsnprintf(out, outlen, "%s", ep);
 }
 
+/* "host:port" or "[v6]:port" -> port; NULL when there is none */
+static const char *
+endpoint_port(const char *ep)
+{
+	const char	*p;
+
+	if (ep[0] == '[') {
+		p = strchr(ep, ']');
+		return p != NULL && p[1] == ':' ? p + 2 : NULL;
+	}
+	p = strchr(ep, ':');
+	return p != NULL && strchr(p + 1, ':') == NULL ? p + 1 : NULL;
+}
+
 static int
 put(char out[][256], int max, int n, const char *s)
 {
@@ -402,4 +416,38 @@ layout_expected_sans(const struct layout *lo, const struct item *it,
 		n = put(out, max, n, "::1");
 	}
 	return n;
+}
+
+/*
+ * The API server URL kubeadm puts into kubeconfigs: the control-plane
+ * endpoint (port defaulting to bindPort) or, with local set or without an
+ * endpoint, https://<advertiseAddress>:<bindPort>.  IPv6 hosts bracketed.
+ * Returns -1 when the config does not say enough.
+ */
+int
+layout_server_url(const struct kubeadm_config *c, int local, char *out,
+    size_t outlen)
+{
+	char		 host[256];
+	const char	*ep = c->control_plane_endpoint, *port;
+	int		 bind = c->bind_port > 0 ? c->bind_port : 6443;
+
+	if (!local && ep != NULL && *ep != '\0') {
+		endpoint_host(ep, host, sizeof(host));
+		port = endpoint_port(ep);
+		if (strchr(host, ':') != NULL)
+			return port != NULL ? xsnprintf(out, outlen,
+			    "https://[%s]:%s", host, port) : xsnprintf(out, outlen,
+			    "https://[%s]:%d", host, bind);
+		return port != NULL ? xsnprintf(out, outlen, "https://%s:%s",
+		    host, port) : xsnprintf(out, outlen, "https://%s:%d", host,
+		    bind);
+	}
+	if (c->advertise_address == NULL)
+		return -1;
+	if (strchr(c->advertise_address, ':') != NULL)
+		return xsnprintf(out, outlen, "https://[%s]:%d",
+		    c->advertise_address, bind);
+	return xsnprintf(out, outlen, "https://%s:%d", c->advertise_address,
+	    bind);
 }

@@ -28,6 +28,12 @@ static const struct verb verbs[] = {
 	    "renew [--root DIR] [--dry-run] [--only NAME,...]\n"
 	    "                [--expiring-within DURATION] [--validity DURATION]\n"
 	    "                [--reuse-keys] [--config FILE]" },
+	{ "kubeconfig", cmd_kubeconfig,
+	    "kubeconfig --user NAME [--group GROUP]... [--server URL]\n"
+	    "                [--validity DURATION] [--key-type TYPE] "
+	    "[--ca-from DIR] [-o FILE]" },
+	{ "kubelet", cmd_kubelet,
+	    "kubelet --node NAME [--server URL] [--ca-from DIR] [--dry-run]" },
 	{ "renew-ca", cmd_renew_ca,
 	    "renew-ca [--root DIR] [--ca NAME|all] [--validity DURATION] "
 	    "[--dry-run]" },

@@ -722,7 +722,10 @@ alt_der(const struct altnames *a, struct der *out)
 	der_free(&in);
 }
 
-/* Extension ::= SEQUENCE { extnID, critical BOOLEAN DEFAULT FALSE, extnValue } */
+/*
+ * Extension ::= SEQUENCE { extnID OID, critical BOOLEAN DEFAULT FALSE,
+ *     extnValue OCTET STRING }
+ */
 static void
 der_ext(struct der *exts, const char *oid, size_t oidlen, int critical,
     const unsigned char *val, size_t vallen)
@@ -770,10 +773,10 @@ extensions_der(const struct pki_spec *spec, const mbedtls_pk_context *key,
     const struct der *issuer, struct der *out, char *why, size_t whylen)
 {
 	/* BIT STRINGs as Go writes them: trailing zero bits unused. */
-	static const unsigned char	 ku_leaf[] = { 0x03, 0x02, 0x05, 0xa0 };
-	static const unsigned char	 ku_ca[] = { 0x03, 0x02, 0x02, 0xa4 };
-	static const unsigned char	 bc_leaf[] = { 0x30, 0x00 };
-	static const unsigned char	 bc_ca[] = { 0x30, 0x03, 0x01, 0x01, 0xff };
+	static const unsigned char	 ku_leaf[] = { 3, 2, 0x05, 0xa0 };
+	static const unsigned char	 ku_ca[] = { 3, 2, 0x02, 0xa4 };
+	static const unsigned char	 bc_leaf[] = { 0x30, 0 };
+	static const unsigned char	 bc_ca[] = { 0x30, 3, 1, 1, 0xff };
 	static const char		 server[] = MBEDTLS_OID_SERVER_AUTH;
 	static const char		 client[] = MBEDTLS_OID_CLIENT_AUTH;
 	const mbedtls_x509_sequence	*seq;

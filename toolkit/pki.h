@@ -100,7 +100,7 @@ struct pki_spec {
 	struct pki_name		 subject;
 	const char		*dns[PKI_MAXSAN];
 	int			 ndns;
-	const char		*ip[PKI_MAXSAN];	/* textual IPv4/IPv6 */
+	const char		*ip[PKI_MAXSAN];	/* IPv4/IPv6 text */
 	int			 nip;
 	int			 server_auth;
 	int			 client_auth;
