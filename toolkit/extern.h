@@ -75,6 +75,7 @@ int		 root_exists(const struct root *, const char *);
 int		 root_lstat(const struct root *, const char *, struct stat *);
 int		 root_readlink(const struct root *, const char *, char *,
 		    size_t);
+int		 root_mkdirs(const struct root *, const char *, mode_t);
 
 /* x509.c: parsing and judging certificates and keys (no file I/O). */
 int		 x509_parse_certs(const struct buf *, mbedtls_x509_crt *,
@@ -211,6 +212,8 @@ void		 layout_free(struct layout *);
 struct item	*layout_find(struct layout *, const char *);
 int		 layout_server_url(const struct kubeadm_config *, int, char *,
 		    size_t);
+int		 service_vip(const char *, char *, size_t);
+void		 endpoint_host(const char *, char *, size_t);
 int		 layout_expected_sans(const struct layout *,
 		    const struct item *, char [][256], int);
 
@@ -274,5 +277,6 @@ int		 cmd_recover(int, char **);
 int		 cmd_renew_ca(int, char **);
 int		 cmd_kubeconfig(int, char **);
 int		 cmd_kubelet(int, char **);
+int		 cmd_init(int, char **);
 
 #endif /* KRESCUE_EXTERN_H */

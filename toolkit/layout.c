@@ -296,7 +296,7 @@ layout_find(struct layout *lo, const char *name)
 }
 
 /* The first address of the first CIDR of serviceSubnet, plus one. */
-static int
+int
 service_vip(const char *subnets, char *out, size_t outlen)
 {
 	char		 cidr[128], *slash;
@@ -333,7 +333,7 @@ service_vip(const char *subnets, char *out, size_t outlen)
 }
 
 /* "host:port" or "[v6]:port" or "host" -> host */
-static void
+void
 endpoint_host(const char *ep, char *out, size_t outlen)
 {
 	const char	*end;

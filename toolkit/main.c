@@ -28,6 +28,10 @@ static const struct verb verbs[] = {
 	    "renew [--root DIR] [--dry-run] [--only NAME,...]\n"
 	    "                [--expiring-within DURATION] [--validity DURATION]\n"
 	    "                [--reuse-keys] [--config FILE]" },
+	{ "init", cmd_init,
+	    "init [--root DIR] [--config FILE] [--force] [--dry-run] "
+	    "[--from-node DIR]\n"
+	    "                [--node-name NAME] [--advertise-address IP] ..." },
 	{ "kubeconfig", cmd_kubeconfig,
 	    "kubeconfig --user NAME [--group GROUP]... [--server URL]\n"
 	    "                [--validity DURATION] [--key-type TYPE] "

@@ -264,3 +264,42 @@ root_readlink(const struct root *r, const char *path, char *out,
 	out[n] = '\0';
 	return 0;
 }
+
+/*
+ * mkdir -p inside the root: every missing directory of the node path is
+ * created with `mode` (exact, umask aside).  Existing ones are left as
+ * they are.  Links are followed inside the root, as everywhere.
+ */
+int
+root_mkdirs(const struct root *r, const char *path, mode_t mode)
+{
+	char		 partial[PATH_MAX], host[PATH_MAX];
+	const char	*p = path;
+	size_t		 n;
+
+	while (*p != '\0') {
+		while (*p == '/')
+			p++;
+		if (*p == '\0')
+			break;
+		n = strcspn(p, "/");
+		p += n;
+		if ((size_t)(p - path) >= sizeof(partial)) {
+			errno = ENAMETOOLONG;
+			return -1;
+		}
+		memcpy(partial, path, (size_t)(p - path));
+		partial[p - path] = '\0';
+		if (root_resolve(r, partial, ROOT_MAY_NOT_EXIST, host,
+		    sizeof(host)) == -1)
+			return -1;
+		if (mkdir(host, mode) == -1) {
+			if (errno != EEXIST)
+				return -1;
+			continue;
+		}
+		if (chmod(host, mode) == -1)
+			return -1;
+	}
+	return 0;
+}

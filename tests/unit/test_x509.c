@@ -527,7 +527,7 @@ test_negative_judgements(void)
 static int
 run(const char *cmd)
 {
-	char	 full[2048];
+	char	 full[PATH_MAX + 2048];
 
 	(void)snprintf(full, sizeof(full), "F='%s'; cd '%s' && "
 	    "{ %s; } >/dev/null 2>&1", fixabs, tmpdir, cmd);
