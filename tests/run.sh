@@ -2,7 +2,8 @@
 # tests/run.sh: run every test and count the results (`make check`).
 #
 # Test programs: build/unit/test_* (C, sanitizers), then tests/cli/*.sh,
-# tests/interop/*.sh and tests/faults/*.sh, in that order.  Each prints
+# tests/interop/*.sh, tests/faults/*.sh, tests/ansible/*.sh and
+# tests/e2e/*.sh (qemu boots of the rescue image), in that order.  Each prints
 # lines "PASS name", "FAIL name: why" or "SKIP name: why"; other lines are
 # shown indented.  A program that exits non-zero without printing a FAIL
 # (a sanitizer abort, a crash, a timeout), or that reports nothing at all,
@@ -78,7 +79,8 @@ for t in build/unit/test_*; do
 	ran=$((ran + 1))
 	run_one "$t" "./$t"
 done
-for t in tests/cli/*.sh tests/interop/*.sh tests/faults/*.sh; do
+for t in tests/cli/*.sh tests/interop/*.sh tests/faults/*.sh \
+    tests/ansible/*.sh tests/e2e/*.sh; do
 	[ -f "$t" ] || continue
 	selected "$t" || continue
 	ran=$((ran + 1))

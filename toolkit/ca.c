@@ -47,7 +47,7 @@ ca_load(const struct root *r, const char *dir, const char *from,
 	if (from != NULL) {
 		if (root_open(&fr, from) == -1) {
 			(void)xsnprintf(why, whylen, "--ca-from %s: %s", from,
-			    strerror(errno));
+			    path_error(errno));
 			return -1;
 		}
 		r = &fr;
@@ -60,7 +60,7 @@ ca_load(const struct root *r, const char *dir, const char *from,
 	    from : "", crt);
 	if (root_readfile(r, crt, &ca->pem, NULL) == -1) {
 		(void)xsnprintf(why, whylen, "cannot read the CA %s%s: %s",
-		    from != NULL ? from : "", crt, strerror(errno));
+		    from != NULL ? from : "", crt, path_error(errno));
 		goto out;
 	}
 	if (x509_parse_certs(&ca->pem, &ca->crt, tmp, sizeof(tmp)) == -1) {
@@ -76,7 +76,7 @@ ca_load(const struct root *r, const char *dir, const char *from,
 	if (root_readfile(r, key, &kb, NULL) == -1) {
 		(void)xsnprintf(why, whylen, "the CA key %s%s is not there (%s): "
 		    "an externally managed CA cannot sign here", from != NULL ?
-		    from : "", key, strerror(errno));
+		    from : "", key, path_error(errno));
 		goto out;
 	}
 	if (x509_parse_key(&kb, &ca->key, tmp, sizeof(tmp)) == -1) {

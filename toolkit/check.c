@@ -77,7 +77,7 @@ read_or_report(struct check *c, struct finding *f, const char *path,
 		problem(f, ST_INVALID, "%s: a symlink leaves the root", path);
 	else
 		problem(f, ST_INVALID, "cannot read %s: %s", path,
-		    strerror(errno));
+		    path_error(errno));
 	return -1;
 }
 

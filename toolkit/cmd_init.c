@@ -267,22 +267,6 @@ validate(struct init *in, char *why, size_t whylen)
 	return 0;
 }
 
-static int
-is_dns1123_sub(const char *s)
-{
-	const char	*p;
-
-	if (strncmp(s, "*.", 2) == 0)
-		s += 2;
-	if (*s == '\0' || strlen(s) > 253)
-		return 0;
-	for (p = s; *p != '\0'; p++)
-		if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
-		    *p == '-' || *p == '.'))
-			return 0;
-	return valid_node_name(s);
-}
-
 /* kubeadm-pki.md §3: which SANs each cert carries. */
 static void
 sans_for(const struct init *in, const struct def *d, struct pki_spec *sp,
@@ -325,7 +309,7 @@ sans_for(const struct init *in, const struct def *d, struct pki_spec *sp,
 		for (i = 0; i < c->ncert_sans; i++) {
 			if (is_ip(c->cert_sans[i]))
 				ADD_IP(c->cert_sans[i]);
-			else if (is_dns1123_sub(c->cert_sans[i]))
+			else if (is_san_name(c->cert_sans[i]))
 				ADD_DNS(c->cert_sans[i]);
 			else
 				warnx("warning: certSAN \"%s\" is neither an IP "

@@ -277,7 +277,7 @@ load_target(struct renew *rn, struct target *t, char *why, size_t whylen)
 	}
 	if (root_readfile(&rn->root, it->path, &b, NULL) == -1) {
 		(void)xsnprintf(why, whylen, "cannot read %s: %s", it->path,
-		    strerror(errno));
+		    path_error(errno));
 		goto out;
 	}
 	if (it->kind == ITEM_KUBECONFIG) {
@@ -299,7 +299,7 @@ load_target(struct renew *rn, struct target *t, char *why, size_t whylen)
 	} else if (root_readfile(&rn->root, it->key_path, &t->old_key,
 	    NULL) == -1 && (rn->o.reuse_keys || errno != ENOENT)) {
 		(void)xsnprintf(why, whylen, "cannot read %s: %s",
-		    it->key_path, strerror(errno));
+		    it->key_path, path_error(errno));
 		goto out;
 	}
 	if (x509_parse_certs(cert, &t->old, tmp, sizeof(tmp)) == -1) {
@@ -361,8 +361,7 @@ make_target(struct renew *rn, struct target *t, char *why, size_t whylen)
 	int			 rc = -1;
 
 	mbedtls_pk_init(&key);
-	if (rn->o.reuse_keys && t->old_key.len > 0 &&
-	    t->item->kind != ITEM_KUBELET) {
+	if (rn->o.reuse_keys && t->old_key.len > 0) {
 		if (x509_parse_key(&t->old_key, &key, tmp, sizeof(tmp)) == -1) {
 			(void)xsnprintf(why, whylen, "%s: %s", t->item->name,
 			    tmp);
@@ -496,8 +495,7 @@ print_plan(const struct renew *rn)
 		printf("  %-26s %s\n", t->item->name, t->item->path);
 		printf("  %-26s expires %s -> %s, %s %s, signed by %s\n", "",
 		    old, new, t->copy_of != NULL ? "same cert as" :
-		    rn->o.reuse_keys && t->item->kind != ITEM_KUBELET ?
-		    "kept" : "new", t->copy_of != NULL ?
+		    rn->o.reuse_keys ? "kept" : "new", t->copy_of != NULL ?
 		    t->copy_of->item->name : t->keydesc, t->item->ca);
 		if (t->item->kind == ITEM_KUBELET)
 			printf("  %-26s writes %s and points the link at it\n",
@@ -555,11 +553,18 @@ select_targets(struct renew *rn)
 	}
 	for (i = 0; i < c->n; i++) {
 		if (!selected(rn, &c->f[i])) {
-			if (renewable(c->f[i].item) && !c->f[i].have_cert &&
-			    c->f[i].item->required && rn->o.nonly == 0)
-				warnx("skipping %s: %s", c->f[i].item->name,
-				    c->f[i].nproblems > 0 ?
-				    c->f[i].problems[0] : "no certificate");
+			if (!renewable(c->f[i].item) || c->f[i].have_cert ||
+			    !c->f[i].item->required || rn->o.nonly != 0)
+				continue;
+			/* missing: kubeadm's "MISSING!"; anything else stops us */
+			if (c->f[i].status != ST_MISSING) {
+				warnx("refusing: %s: %s; nothing changed",
+				    c->f[i].item->name, c->f[i].nproblems > 0 ?
+				    c->f[i].problems[0] : "unreadable");
+				return -1;
+			}
+			warnx("skipping %s: %s", c->f[i].item->name,
+			    c->f[i].problems[0]);
 			continue;
 		}
 		rn->t[rn->n].item = c->f[i].item;
@@ -729,7 +734,9 @@ cmd_renew(int argc, char *argv[])
 	    DEFAULT_VALIDITY;
 	check_run(rn->c);
 
-	if (select_targets(rn) == 0) {
+	if ((i = select_targets(rn)) == -1)
+		goto out;
+	if (i == 0) {
 		printf("nothing to renew on %s\n", rn->o.rootdir);
 		rc = KR_WARN;
 		goto out;

@@ -58,6 +58,7 @@ void		 fmt_duration_days(int64_t, char *, size_t);
 int		 b64_decode(const char *, size_t, struct buf *);
 char		*b64_encode(const unsigned char *, size_t);
 int		 version_minor(const char *);
+const char	*path_error(int);
 
 /* root.c: every node path resolves inside --root. */
 struct root {
@@ -213,6 +214,7 @@ struct item	*layout_find(struct layout *, const char *);
 int		 layout_server_url(const struct kubeadm_config *, int, char *,
 		    size_t);
 int		 service_vip(const char *, char *, size_t);
+int		 is_san_name(const char *);
 void		 endpoint_host(const char *, char *, size_t);
 int		 layout_expected_sans(const struct layout *,
 		    const struct item *, char [][256], int);
@@ -278,5 +280,6 @@ int		 cmd_renew_ca(int, char **);
 int		 cmd_kubeconfig(int, char **);
 int		 cmd_kubelet(int, char **);
 int		 cmd_init(int, char **);
+int		 cmd_stage(int, char **);
 
 #endif /* KRESCUE_EXTERN_H */

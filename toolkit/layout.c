@@ -132,7 +132,7 @@ add_etcd_host(struct layout *lo)
 	    ETCD_HOST_DIR "/ca.pem", ETCD_HOST_DIR "/ca-key.pem", 0, 1);
 	if ((dir = opendir(host)) == NULL) {
 		(void)xsnprintf(lo->layout_error, sizeof(lo->layout_error),
-		    "cannot list %s: %s", ETCD_HOST_DIR, strerror(errno));
+		    "cannot list %s: %s", ETCD_HOST_DIR, path_error(errno));
 		return;
 	}
 	while ((de = readdir(dir)) != NULL && n < LAYOUT_MAXITEMS) {
@@ -177,7 +177,7 @@ read_config(struct layout *lo, const char *config)
 	(void)xsnprintf(lo->config_path, sizeof(lo->config_path), "%s", path);
 	if (root_readfile(lo->root, path, &b, NULL) == -1) {
 		(void)xsnprintf(lo->config_error, sizeof(lo->config_error),
-		    "cannot read %s: %s", path, strerror(errno));
+		    "cannot read %s: %s", path, path_error(errno));
 		return;
 	}
 	if (kubeadm_config_parse(&b, &lo->cfg, lo->config_error,
@@ -349,6 +349,24 @@ endpoint_host(const char *ep, char *out, size_t outlen)
 		(void)xsnprintf(out, outlen, "%s", ep);
 }
 
+/* An IP, an RFC 1123 subdomain, or a wildcard one: what kubeadm accepts. */
+int
+is_san_name(const char *s)
+{
+	unsigned char	 b[16];
+	const char	*p;
+
+	if (inet_pton(AF_INET, s, b) == 1 || inet_pton(AF_INET6, s, b) == 1)
+		return 1;
+	if (strncmp(s, "*.", 2) == 0)
+		s += 2;
+	for (p = s; *p != '\0'; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
+		    *p == '-' || *p == '.'))
+			return 0;
+	return valid_node_name(s);
+}
+
 /* "host:port" or "[v6]:port" -> port; NULL when there is none */
 static const char *
 endpoint_port(const char *ep)
@@ -366,8 +384,13 @@ endpoint_port(const char *ep)
 static int
 put(char out[][256], int max, int n, const char *s)
 {
+	int	 i;
+
 	if (s == NULL || *s == '\0' || n >= max)
 		return n;
+	for (i = 0; i < n; i++)
+		if (strcmp(out[i], s) == 0)
+			return n;	/* kubeadm de-duplicates */
 	if (xsnprintf(out[n], 256, "%s", s) == -1)
 		return n;
 	return n + 1;
@@ -405,8 +428,10 @@ layout_expected_sans(const struct layout *lo, const struct item *it,
 			    sizeof(tmp));
 			n = put(out, max, n, tmp);
 		}
+		/* kubeadm drops certSANs that are neither IP nor DNS name */
 		for (i = 0; i < c->ncert_sans; i++)
-			n = put(out, max, n, c->cert_sans[i]);
+			if (is_san_name(c->cert_sans[i]))
+				n = put(out, max, n, c->cert_sans[i]);
 	} else if (strcmp(it->name, "etcd-server") == 0 ||
 	    strcmp(it->name, "etcd-peer") == 0) {
 		n = put(out, max, n, c->node_name);

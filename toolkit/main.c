@@ -43,6 +43,7 @@ static const struct verb verbs[] = {
 	    "[--dry-run]" },
 	{ "rollback", cmd_rollback, "rollback [--root DIR] [--list] [BACKUP]" },
 	{ "recover", cmd_recover, "recover [--root DIR]" },
+	{ "stage", cmd_stage, "stage [--root DIR] [--remove]" },
 	{ "version", cmd_version, "version" },
 };
 

@@ -763,6 +763,94 @@ key_id(const mbedtls_pk_context *pk, unsigned char id[20], char *why,
 	return 0;
 }
 
+static int
+same_pubkey(const mbedtls_pk_context *a, const mbedtls_pk_context *b)
+{
+	unsigned char	 x[4096], y[4096];
+	int		 n, m;
+
+	n = mbedtls_pk_write_pubkey_der(a, x, sizeof(x));
+	m = mbedtls_pk_write_pubkey_der(b, y, sizeof(y));
+	return n > 0 && n == m &&
+	    memcmp(x + sizeof(x) - n, y + sizeof(y) - m, (size_t)n) == 0;
+}
+
+/*
+ * The extension `oid` of a parsed certificate, as its DER says: 1 when
+ * present (criticality and value returned), 0 when absent, -1 when the
+ * extensions do not parse.
+ */
+static int
+old_ext(const mbedtls_x509_crt *c, const char *oid, size_t oidlen,
+    int *crit, const unsigned char **val, size_t *vallen)
+{
+	unsigned char	*p, *end, *eend;
+	size_t		 len;
+	int		 b;
+
+	if (c->v3_ext.p == NULL || c->v3_ext.len == 0)
+		return 0;
+	p = c->v3_ext.p;
+	end = p + c->v3_ext.len;
+	if (mbedtls_asn1_get_tag(&p, end, &len, SEQUENCE) != 0)
+		return -1;
+	end = p + len;
+	while (p < end) {
+		if (mbedtls_asn1_get_tag(&p, end, &len, SEQUENCE) != 0)
+			return -1;
+		eend = p + len;
+		if (mbedtls_asn1_get_tag(&p, eend, &len, MBEDTLS_ASN1_OID) != 0)
+			return -1;
+		if (len != oidlen || memcmp(p, oid, oidlen) != 0) {
+			p = eend;
+			continue;
+		}
+		p += len;
+		b = 0;
+		if (p < eend && *p == MBEDTLS_ASN1_BOOLEAN &&
+		    mbedtls_asn1_get_bool(&p, eend, &b) != 0)
+			return -1;
+		if (mbedtls_asn1_get_tag(&p, eend, &len,
+		    MBEDTLS_ASN1_OCTET_STRING) != 0)
+			return -1;
+		*crit = b != 0;
+		*val = p;
+		*vallen = len;
+		return 1;
+	}
+	return 0;
+}
+
+/*
+ * Key usage or basic constraints: a renewal keeps the old certificate's
+ * extension as it was (present or not, critical or not, same value), as
+ * kubeadm 1.20 certificates without basic constraints, the kubelet's
+ * DigitalSignature-only key usage and Kubespray's etcd certificates need;
+ * a new certificate gets kubeadm's template.
+ */
+static int
+kept_or_template(struct der *exts, const struct pki_spec *spec,
+    const char *oid, size_t oidlen, const unsigned char *tmpl,
+    size_t tmpllen, char *why, size_t whylen)
+{
+	const unsigned char	*val;
+	size_t			 vallen;
+	int			 crit, found;
+
+	if (spec->like == NULL) {
+		der_ext(exts, oid, oidlen, 1, tmpl, tmpllen);
+		return 0;
+	}
+	found = old_ext(spec->like, oid, oidlen, &crit, &val, &vallen);
+	if (found == -1) {
+		fail(why, whylen, "the certificate's extensions do not parse");
+		return -1;
+	}
+	if (found)
+		der_ext(exts, oid, oidlen, crit, val, vallen);
+	return 0;
+}
+
 /*
  * The extensions, in the order crypto/x509's buildCertExtensions writes
  * them: KU, EKU, BC, SKI, AKI, SAN.
@@ -788,13 +876,10 @@ extensions_der(const struct pki_spec *spec, const mbedtls_pk_context *key,
 
 	memset(&alt, 0, sizeof(alt));
 
-	if (spec->is_ca)
-		der_ext(&exts, MBEDTLS_OID_KEY_USAGE,
-		    OIDLEN(MBEDTLS_OID_KEY_USAGE), 1, ku_ca, sizeof(ku_ca));
-	else
-		der_ext(&exts, MBEDTLS_OID_KEY_USAGE,
-		    OIDLEN(MBEDTLS_OID_KEY_USAGE), 1, ku_leaf,
-		    sizeof(ku_leaf));
+	if (kept_or_template(&exts, spec, MBEDTLS_OID_KEY_USAGE,
+	    OIDLEN(MBEDTLS_OID_KEY_USAGE), spec->is_ca ? ku_ca : ku_leaf,
+	    spec->is_ca ? sizeof(ku_ca) : sizeof(ku_leaf), why, whylen) == -1)
+		goto out;
 
 	/* Extended key usage, never critical (x509write's would be). */
 	if (spec->like != NULL) {
@@ -816,21 +901,34 @@ extensions_der(const struct pki_spec *spec, const mbedtls_pk_context *key,
 	}
 
 	/* Basic constraints, critical on leaves too (CA:FALSE). */
-	if (spec->is_ca)
-		der_ext(&exts, MBEDTLS_OID_BASIC_CONSTRAINTS,
-		    OIDLEN(MBEDTLS_OID_BASIC_CONSTRAINTS), 1, bc_ca,
-		    sizeof(bc_ca));
-	else
-		der_ext(&exts, MBEDTLS_OID_BASIC_CONSTRAINTS,
-		    OIDLEN(MBEDTLS_OID_BASIC_CONSTRAINTS), 1, bc_leaf,
-		    sizeof(bc_leaf));
+	if (kept_or_template(&exts, spec, MBEDTLS_OID_BASIC_CONSTRAINTS,
+	    OIDLEN(MBEDTLS_OID_BASIC_CONSTRAINTS), spec->is_ca ? bc_ca :
+	    bc_leaf, spec->is_ca ? sizeof(bc_ca) : sizeof(bc_leaf), why,
+	    whylen) == -1)
+		goto out;
 
-	/* Go makes a subject key id only for CAs. */
-	if (spec->is_ca) {
-		if (key_id(key, id, why, whylen) == -1)
-			goto out;
+	/*
+	 * Go makes a subject key id only for CAs.  A CA re-issued with its
+	 * old key keeps its old id, so that the AKI of every leaf it signed
+	 * still points at it (Go >= 1.25 may have used another method).
+	 */
+	if (spec->is_ca || (spec->like != NULL &&
+	    spec->like->subject_key_id.len > 0)) {
+		/*
+		 * Leaves renewed from one that had an SKI (Kubespray's
+		 * openssl-made etcd certificates) keep one, for the new key.
+		 */
 		der_free(&v);
-		der_tlv(&v, MBEDTLS_ASN1_OCTET_STRING, id, sizeof(id));
+		if (spec->like != NULL && spec->like->subject_key_id.len > 0 &&
+		    same_pubkey(&spec->like->pk, key))
+			der_tlv(&v, MBEDTLS_ASN1_OCTET_STRING,
+			    spec->like->subject_key_id.p,
+			    spec->like->subject_key_id.len);
+		else {
+			if (key_id(key, id, why, whylen) == -1)
+				goto out;
+			der_tlv(&v, MBEDTLS_ASN1_OCTET_STRING, id, sizeof(id));
+		}
 		der_ext(&exts, MBEDTLS_OID_SUBJECT_KEY_IDENTIFIER,
 		    OIDLEN(MBEDTLS_OID_SUBJECT_KEY_IDENTIFIER), 0, v.p, v.len);
 	}
@@ -971,13 +1069,15 @@ algid_der(mbedtls_pk_type_t pkt, mbedtls_md_type_t md, struct der *out,
 }
 
 /*
- * Parse what we made and check the signature with the public half of
- * the signing key, as Go's CreateCertificate does before returning.
+ * Parse what we made and check the signature over the parsed TBS with
+ * the public half of the signing key, as Go's CreateCertificate does
+ * before returning.
  */
 static int
 self_check(const struct der *cert, const struct der *issuer,
     const struct der *subject, const mbedtls_pk_context *signer,
-    mbedtls_md_type_t md, char *why, size_t whylen)
+    mbedtls_md_type_t md, const unsigned char *sig, size_t siglen,
+    char *why, size_t whylen)
 {
 	mbedtls_x509_crt	 crt;
 	mbedtls_pk_context	 pub;
@@ -1008,7 +1108,7 @@ self_check(const struct der *cert, const struct der *issuer,
 	mdi = mbedtls_md_info_from_type(md);
 	if ((rc = mbedtls_md(mdi, crt.tbs.p, crt.tbs.len, hash)) != 0 ||
 	    (rc = mbedtls_pk_verify(&pub, md, hash, mbedtls_md_get_size(mdi),
-	    crt.MBEDTLS_PRIVATE(sig).p, crt.MBEDTLS_PRIVATE(sig).len)) != 0) {
+	    sig, siglen)) != 0) {
 		fail(why, whylen, "the new certificate's signature does not "
 		    "verify (-0x%04x)", (unsigned int)-rc);
 		goto out;
@@ -1145,8 +1245,8 @@ pki_sign(const struct pki_spec *spec, mbedtls_pk_context *subject_key,
 	der_tlv(&body, MBEDTLS_ASN1_BIT_STRING, sig, siglen + 1);
 	der_tlv(&cert, SEQUENCE, body.p, body.len);
 
-	if (self_check(&cert, &issuer, &subject, signer, md, why,
-	    whylen) == -1)
+	if (self_check(&cert, &issuer, &subject, signer, md, sig + 1, siglen,
+	    why, whylen) == -1)
 		goto out;
 	if (der_to_pem(cert.p, cert.len, pem_out) == -1) {
 		fail(why, whylen, "PEM encoding failed");

@@ -3,7 +3,8 @@
  * crypto/x509) does it.  Pure mbedTLS, no file I/O.
  *
  * Every function returns 0 on success and -1 on failure.  pki_sign()
- * puts the reason in `why`; the others report with warnx(3).
+ * puts the reason in `why`; pki_keytype() and pki_keytype_parse() are
+ * silent; the others report with warnx(3).
  */
 #ifndef KRESCUE_PKI_H
 #define KRESCUE_PKI_H
@@ -77,9 +78,11 @@ struct pki_name {
  *     unique in first-seen order, IPv4 as 4 bytes) -- identical bytes
  *     for a certificate kubeadm wrote;
  *   - EKU: like's OIDs, in order, non-critical;
- *   - key usage and basic constraints: kubeadm's template for is_ca, not
- *     copied (kubeadm does not carry them over either; for a kubeadm
- *     certificate the result is the same).
+ *   - key usage and basic constraints: like's, as they are (present or
+ *     not, criticality, value); for a kubeadm certificate that is
+ *     kubeadm's template anyway, and it keeps the kubelet's
+ *     DigitalSignature-only usage, kubeadm 1.20's certificates without
+ *     basic constraints and Kubespray's etcd certificates as they were.
  *   subject, dns, ip, server_auth and client_auth are ignored.
  *
  * Init (like == NULL): subject, dns/ip, server_auth/client_auth; SANs
@@ -87,7 +90,8 @@ struct pki_name {
  *
  * Always: v3; key usage critical (DigitalSignature|KeyEncipherment, plus
  * CertSign for a CA); basic constraints critical (CA:TRUE without
- * pathlen, or CA:FALSE); SKI (SHA-1 of the public key) only for a CA; AKI
+ * pathlen, or CA:FALSE); SKI only for a CA: SHA-1 of the public key, or
+ * like's SKI when like has the same public key (CA re-issue); AKI
  * = issuer's SKI (keyid only) when issuer and subject differ and the
  * issuer has one; SAN critical only when the subject is empty.
  * Extension order as Go: KU, EKU, BC, SKI, AKI, SAN.

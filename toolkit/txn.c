@@ -1192,41 +1192,77 @@ ensure_dirs(const struct root *r)
 	return 0;
 }
 
-/* Take /var/lib/krescue/lock; its directory fd in *kfd. */
+/*
+ * The lock: flock(2) on the root directory itself, so that taking it
+ * writes nothing (a refusal must leave the disk as it was); and on
+ * /var/lib/krescue/lock too when that file exists, for whoever holds it
+ * from outside.  *kfd: /var/lib/krescue's fd, or -1 when it does not
+ * exist yet (then there is nothing to recover either).
+ */
+static int	 lockfile_fd = -1;
+
+static void
+lock_release(int fd)
+{
+	if (lockfile_fd != -1) {
+		close(lockfile_fd);
+		lockfile_fd = -1;
+	}
+	if (fd != -1)
+		close(fd);
+}
+
+static int
+lock_busy(int fd, const char *what)
+{
+	if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+		return 0;
+	if (errno == EWOULDBLOCK)
+		warnx("%s: another krescue is running (it holds the lock); "
+		    "refusing to start", what);
+	else
+		warn("%s", what);
+	errno = EWOULDBLOCK;
+	return -1;
+}
+
 static int
 lock_take(const struct root *r, int *kfd)
 {
-	int	 fd;
+	int	 fd, lf = -1, saved;
 
 	*kfd = -1;
-	if ((*kfd = open_node_dir(r, TXN_DIR)) == -1) {
-		warn("%s", TXN_DIR);
+	if ((fd = open(r->dir[0] != '\0' ? r->dir : "/", O_RDONLY |
+	    O_DIRECTORY | O_CLOEXEC)) == -1) {
+		warn("%s", r->dir[0] != '\0' ? r->dir : "/");
 		return -1;
 	}
-	if ((fd = openat(*kfd, "lock", O_RDONLY | O_CREAT | O_NOFOLLOW |
-	    O_CLOEXEC, 0600)) == -1) {
+	if (lock_busy(fd, "the root directory") == -1)
+		goto fail;
+	if ((*kfd = open_node_dir(r, TXN_DIR)) == -1) {
+		if (errno == ENOENT)
+			return fd;
+		warn("%s", TXN_DIR);
+		goto fail;
+	}
+	lf = openat(*kfd, "lock", O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (lf == -1 && errno != ENOENT) {
 		warn("%s", TXN_LOCK);
 		goto fail;
 	}
-	if (flock(fd, LOCK_EX | LOCK_NB) == -1) {
-		if (errno == EWOULDBLOCK)
-			warnx("%s: another krescue is running (it holds the "
-			    "lock); refusing to start", TXN_LOCK);
-		else
-			warn("%s", TXN_LOCK);
-		close(fd);
-		errno = EWOULDBLOCK;
+	if (lf != -1 && lock_busy(lf, TXN_LOCK) == -1)
 		goto fail;
-	}
+	lockfile_fd = lf;
 	return fd;
 fail:
-	{
-		int saved = errno;
-
+	saved = errno;
+	if (*kfd != -1)
 		close(*kfd);
-		*kfd = -1;
-		errno = saved;
-	}
+	*kfd = -1;
+	if (lf != -1)
+		close(lf);
+	close(fd);
+	errno = saved;
 	return -1;
 }
 
@@ -1248,18 +1284,17 @@ txn_begin(const struct root *r, const char *version, time_t now)
 {
 	int	 lockfd, kfd, rec, saved;
 
-	if (ensure_dirs(r) == -1)
-		return NULL;
 	if ((lockfd = lock_take(r, &kfd)) == -1)
 		return NULL;
-	if (recover_locked(r, kfd, &rec) == -1) {
+	if (kfd != -1 && recover_locked(r, kfd, &rec) == -1) {
 		saved = errno;
 		close(kfd);
-		close(lockfd);
+		lock_release(lockfd);
 		errno = saved != EWOULDBLOCK ? saved : EIO;
 		return NULL;
 	}
-	close(kfd);
+	if (kfd != -1)
+		close(kfd);
 	return txn_new(r, version, now, lockfd);
 }
 
@@ -1327,6 +1362,24 @@ int
 txn_put_absent(struct txn *t, const char *path)
 {
 	return add_entry(t, path, K_ABSENT) == NULL ? -1 : 0;
+}
+
+/*
+ * The directory the backups will live in, or the nearest one above it
+ * that exists yet (nothing is created before a change is known to fit):
+ * its file system is the one that must have room and be writable.
+ */
+static int
+backup_anchor(const struct root *r, char *host, size_t hostsz)
+{
+	static const char	*up[] = { TXN_BACKUPS, TXN_DIR, "/var/lib",
+	    "/var", "/" };
+	size_t			 i;
+
+	for (i = 0; i < sizeof(up) / sizeof(up[0]); i++)
+		if (root_resolve(r, up[i], 0, host, hostsz) == 0)
+			return 0;
+	return -1;
 }
 
 /* Free space and inodes needed per file system. */
@@ -1482,10 +1535,9 @@ txn_check(struct txn *t, char *why, size_t whysz)
 
 	why[0] = '\0';
 	fs = xcalloc(t->n + 1, sizeof(*fs));
-	if (root_resolve(&t->root, TXN_BACKUPS, 0, bhost,
-	    sizeof(bhost)) == -1) {
+	if (backup_anchor(&t->root, bhost, sizeof(bhost)) == -1) {
 		(void)xsnprintf(why, whysz, "%s: %s", TXN_BACKUPS,
-		    strerror(errno));
+		    path_error(errno));
 		goto out;
 	}
 	if (need_add(fs, &nfs, bhost, TXN_BACKUPS, 4 * bs, 4, why,
@@ -1523,14 +1575,14 @@ txn_check(struct txn *t, char *why, size_t whysz)
 		if ((sv.f_flag & ST_RDONLY) || (faccessat(AT_FDCWD,
 		    fs[i].host, W_OK, AT_EACCESS) == -1 && errno == EROFS)) {
 			(void)xsnprintf(why, whysz, "%s: read-only file "
-			    "system; nothing was changed", fs[i].where);
+			    "system", fs[i].where);
 			goto out;
 		}
 		avail = (unsigned long long)sv.f_bavail * sv.f_frsize;
 		if (avail < fs[i].bytes) {
 			(void)xsnprintf(why, whysz, "%s: not enough free space "
 			    "for the backup and the new files (need %llu "
-			    "bytes, %llu available); nothing was changed",
+			    "bytes, %llu available)",
 			    fs[i].where, fs[i].bytes, avail);
 			goto out;
 		}
@@ -1711,6 +1763,9 @@ apply(struct txn *t)
 	dfds = xcalloc(t->n + 1, sizeof(*dfds));
 	for (i = 0; i < t->n; i++)
 		dfds[i] = -1;
+	/* our directories appear only now that the change is known to fit */
+	if (ensure_dirs(&t->root) == -1)
+		goto out;
 	if ((kfd = open_node_dir(&t->root, TXN_DIR)) == -1) {
 		warn("%s", TXN_DIR);
 		goto out;
@@ -1904,7 +1959,7 @@ txn_free(struct txn *t)
 	free(t->ents);
 	free(t->version);
 	if (t->lockfd != -1)
-		close(t->lockfd);
+		lock_release(t->lockfd);
 	wipe(t, sizeof(*t));
 	free(t);
 }
@@ -1924,9 +1979,10 @@ txn_recover(const struct root *r, int *recovered)
 	}
 	if ((lockfd = lock_take(r, &kfd)) == -1)
 		return -1;
-	rc = recover_locked(r, kfd, recovered);
-	close(kfd);
-	close(lockfd);
+	rc = kfd != -1 ? recover_locked(r, kfd, recovered) : 0;
+	if (kfd != -1)
+		close(kfd);
+	lock_release(lockfd);
 	return rc;
 }
 
@@ -2074,11 +2130,6 @@ txn_rollback(const struct root *r, const char *which, char *why,
 	int		 rc = -1, err = EINVAL;
 
 	why[0] = '\0';
-	if (root_resolve(r, TXN_BACKUPS, 0, host, sizeof(host)) == -1) {
-		(void)xsnprintf(why, whysz, "no backups: %s: %s", TXN_BACKUPS,
-		    strerror(errno));
-		return -1;
-	}
 	if ((lockfd = lock_take(r, &kfd)) == -1) {
 		err = errno == EWOULDBLOCK ? EWOULDBLOCK : EIO;
 		(void)xsnprintf(why, whysz, "%s", err == EWOULDBLOCK ?
@@ -2086,7 +2137,12 @@ txn_rollback(const struct root *r, const char *which, char *why,
 		errno = err;
 		return -1;
 	}
-	if (recover_locked(r, kfd, &rec) == -1) {
+	if (root_resolve(r, TXN_BACKUPS, 0, host, sizeof(host)) == -1) {
+		(void)xsnprintf(why, whysz, "no backups: %s: %s", TXN_BACKUPS,
+		    strerror(errno));
+		goto out;
+	}
+	if (kfd != -1 && recover_locked(r, kfd, &rec) == -1) {
 		err = EIO;
 		(void)xsnprintf(why, whysz, "an interrupted change could not "
 		    "be recovered");
@@ -2165,6 +2221,6 @@ out:
 	if (kfd != -1)
 		close(kfd);
 	if (lockfd != -1)
-		close(lockfd);
+		lock_release(lockfd);
 	return rc;
 }

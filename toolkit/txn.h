@@ -6,7 +6,9 @@
  * directories of the targets must exist.  Everything krescue keeps lives
  * on the node under /var/lib/krescue (mode 0700):
  *
- *   lock                 flock(2)ed for the whole run: one krescue at a time
+ *   lock                 honoured (flock(2)) when it exists; the lock krescue
+ *                        always takes is flock(2) on the root directory
+ *                        itself, which writes nothing: one krescue at a time
  *   journal              the transaction in flight (absent when idle)
  *   backup/<UTC time>/   one directory per change (0700): "manifest" and
  *                        one file per entry ("1", "2", ...; 0600) holding
@@ -97,8 +99,9 @@
 struct txn;
 
 /*
- * Take the lock (creating /var/lib/krescue and its backup directory if
- * needed), recover any unfinished journal, start an empty transaction.
+ * Take the lock, recover any unfinished journal, start an empty
+ * transaction.  Nothing is written until txn_commit (which creates
+ * /var/lib/krescue and its backup directory once txn_check passed).
  * `now` names the backup and is its "time"; ordering uses seq, so a
  * wrong clock or --now only gives an odd name.  NULL on failure; errno is
  * EWOULDBLOCK when another krescue holds the lock (exit KR_FAIL), anything

@@ -454,3 +454,12 @@ version_minor(const char *v)
 		return -1;
 	return minor;
 }
+
+/* strerror, but a path that climbed out of --root says so. */
+const char *
+path_error(int e)
+{
+	if (e == EXDEV)
+		return "a symlink on the way leaves the root";
+	return strerror(e);
+}

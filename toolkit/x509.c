@@ -46,6 +46,29 @@ pem_find(const struct buf *b, const char *type)
 	return strstr((const char *)b->data, hdr) != NULL;
 }
 
+static int
+count_str(const struct buf *b, const char *needle)
+{
+	const char	*p = (const char *)b->data;
+	int		 n = 0;
+
+	while ((p = strstr(p, needle)) != NULL) {
+		n++;
+		p += strlen(needle);
+	}
+	return n;
+}
+
+static int
+chain_len(const mbedtls_x509_crt *c)
+{
+	int	 n = 0;
+
+	for (; c != NULL && c->raw.p != NULL; c = c->next)
+		n++;
+	return n;
+}
+
 /*
  * Parse one or more certificates (PEM, possibly beside a key as in the
  * kubelet's cert+key file, or DER) into chain.  Any block that fails to
@@ -69,6 +92,16 @@ x509_parse_certs(const struct buf *b, mbedtls_x509_crt *chain, char *why,
 			return -1;
 		}
 		ret = mbedtls_x509_crt_parse(chain, b->data, b->len + 1);
+		/*
+		 * mbedTLS skips a trailing BEGIN without its END once an
+		 * earlier block parsed: count the blocks ourselves.
+		 */
+		if (ret == 0 && count_str(b, "-----BEGIN CERTIFICATE-----") !=
+		    chain_len(chain)) {
+			(void)xsnprintf(why, whylen, "corrupt certificate: a "
+			    "CERTIFICATE block is cut off");
+			return -1;
+		}
 	} else
 		ret = mbedtls_x509_crt_parse_der(chain, b->data, b->len);
 	if (ret < 0) {

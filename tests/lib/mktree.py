@@ -21,7 +21,6 @@ import argparse
 import base64
 import datetime
 import os
-import shutil
 import sys
 
 import yaml
@@ -401,8 +400,6 @@ etcd:
     caFile: {etcd}/ca.pem
     certFile: {etcd}/node-{node}.pem
     keyFile: {etcd}/node-{node}-key.pem
-dns:
-  imageRepository: registry.k8s.io/coredns
 networking:
   dnsDomain: cluster.local
   serviceSubnet: 10.233.0.0/18
@@ -410,7 +407,6 @@ networking:
 kubernetesVersion: v1.28.4
 controlPlaneEndpoint: {ip}:6443
 certificatesDir: /etc/kubernetes/ssl
-imageRepository: registry.k8s.io
 apiServer:
   certSANs:
   - kubernetes

@@ -22,6 +22,8 @@
 
 #define FIX	"../shared/fixtures/kubeadm-v1.28.4/pki/"
 #define OIDLEN(o)	(sizeof(o) - 1)
+#define RSAHDR		"-----BEGIN RSA PRIVATE KEY-----\n"
+#define ECHDR		"-----BEGIN EC PRIVATE KEY-----\n"
 
 /* One extension as found in a parsed certificate. */
 struct ext {
@@ -45,7 +47,7 @@ readfile(const char *path, struct buf *b)
 	}
 	n = fread(tmp, 1, sizeof(tmp) - 1, f);
 	fclose(f);
-	buf_set(b, tmp, n);		/* NUL-terminated, as PEM parsing wants */
+	buf_set(b, tmp, n);	/* adds the NUL that PEM parsing wants */
 	wipe(tmp, sizeof(tmp));
 	return 0;
 }
@@ -359,11 +361,11 @@ test_keys(void)
 		const char		*name;
 		const char		*header;
 	} k[] = {
-		{ PKI_RSA2048, "RSA-2048", "-----BEGIN RSA PRIVATE KEY-----\n" },
-		{ PKI_RSA3072, "RSA-3072", "-----BEGIN RSA PRIVATE KEY-----\n" },
-		{ PKI_RSA4096, "RSA-4096", "-----BEGIN RSA PRIVATE KEY-----\n" },
-		{ PKI_EC256, "ECDSA-P256", "-----BEGIN EC PRIVATE KEY-----\n" },
-		{ PKI_EC384, "ECDSA-P384", "-----BEGIN EC PRIVATE KEY-----\n" },
+		{ PKI_RSA2048, "RSA-2048", RSAHDR },
+		{ PKI_RSA3072, "RSA-3072", RSAHDR },
+		{ PKI_RSA4096, "RSA-4096", RSAHDR },
+		{ PKI_EC256, "ECDSA-P256", ECHDR },
+		{ PKI_EC384, "ECDSA-P384", ECHDR },
 	};
 	mbedtls_pk_context	 pk, back, pub;
 	struct buf		 pem = { NULL, 0 }, ppem = { NULL, 0 };
@@ -579,6 +581,64 @@ out:
 	mbedtls_pk_free(&key);
 }
 
+/*
+ * renew-ca: the fixture CA re-issued with its own key keeps subject, SKI
+ * and SAN, and the old leaves still chain to it.
+ */
+static void
+test_reissue_ca(void)
+{
+	mbedtls_x509_crt	 old, leaf, neu;
+	mbedtls_pk_context	 key;
+	struct pki_spec		 spec;
+	struct buf		 pem = { NULL, 0 };
+	struct ext		 oe[16], ne[16];
+	char			 why[256];
+	time_t			 now = time(NULL);
+	int			 on, nn, i, ok;
+
+	mbedtls_x509_crt_init(&old);
+	mbedtls_x509_crt_init(&leaf);
+	mbedtls_x509_crt_init(&neu);
+	mbedtls_pk_init(&key);
+	CHECK("reissue CA: fixtures load", load_crt(FIX "ca.crt", &old) == 0 &&
+	    load_crt(FIX "apiserver.crt", &leaf) == 0 &&
+	    load_key(FIX "ca.key", &key) == 0);
+	memset(&spec, 0, sizeof(spec));
+	spec.like = &old;
+	spec.is_ca = 1;
+	spec.not_before = now - 300;
+	spec.not_after = now + 3650 * 86400;
+	ok = pki_sign(&spec, &key, NULL, NULL, &pem, why, sizeof(why));
+	if (ok != 0)
+		printf("# pki_sign: %s\n", why);
+	CHECK("reissue CA: signed", ok == 0);
+	CHECK("reissue CA: parses", parse_pem_crt(&pem, &neu) == 0);
+	if (neu.raw.p == NULL)
+		goto out;
+	CHECK("reissue CA: subject and issuer bytes kept",
+	    same(neu.subject_raw.p, neu.subject_raw.len, old.subject_raw.p,
+	    old.subject_raw.len) && same(neu.issuer_raw.p, neu.issuer_raw.len,
+	    old.subject_raw.p, old.subject_raw.len));
+	on = exts(&old, oe, 16);
+	nn = exts(&neu, ne, 16);
+	ok = on == nn && on == 4;
+	for (i = 0; ok && i < nn; i++)
+		ok = same(oe[i].oid, oe[i].oidlen, ne[i].oid, ne[i].oidlen) &&
+		    oe[i].critical == ne[i].critical &&
+		    same(oe[i].val, oe[i].vallen, ne[i].val, ne[i].vallen);
+	CHECK("reissue CA: extensions byte-identical (SKI kept)", ok);
+	CHECK("reissue CA: new serial", !same(neu.serial.p, neu.serial.len,
+	    old.serial.p, old.serial.len) && serial_ok(&neu));
+	CHECK("reissue CA: old leaf verifies against it", verify(&leaf, &neu));
+out:
+	buf_free(&pem);
+	mbedtls_x509_crt_free(&old);
+	mbedtls_x509_crt_free(&leaf);
+	mbedtls_x509_crt_free(&neu);
+	mbedtls_pk_free(&key);
+}
+
 /* Things that must not produce a certificate. */
 static void
 test_refusals(void)
@@ -707,6 +767,7 @@ main(void)
 	    OIDLEN(MBEDTLS_OID_ECDSA_SHA256));
 	test_ca(PKI_EC384, "P-384", MBEDTLS_OID_ECDSA_SHA384,
 	    OIDLEN(MBEDTLS_OID_ECDSA_SHA384));
+	test_reissue_ca();
 	test_refusals();
 
 	pki_rng_free();

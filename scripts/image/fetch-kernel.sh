@@ -1,0 +1,77 @@
+#!/bin/sh
+# scripts/image/fetch-kernel.sh OUT: fetch and unpack the kernel and BusyBox.
+#
+# The kernel is Debian's signed kernel, the package linux-image-amd64
+# currently depends on; BusyBox is busybox-static.  Both come through the
+# machine's own apt sources with `apt-get download` (nothing is installed)
+# and are kept in OUT/debs, so a second build uses the cache.  Overrides:
+#	KERNEL_DEB=path/to/linux-image-*.deb
+#	BUSYBOX_DEB=path/to/busybox-static_*.deb
+# Results:
+#	OUT/kernel/      the kernel package unpacked (dpkg -x)
+#	OUT/busybox/     busybox-static unpacked
+#	OUT/kver         the kernel release, e.g. 6.1.0-57-amd64
+set -eu
+
+out=${1:?usage: fetch-kernel.sh OUT}
+mkdir -p "$out/debs"
+debs=$(cd "$out/debs" && pwd)
+
+# fetch PACKAGE: the .deb of PACKAGE's candidate version, downloaded once.
+fetch() {
+	ver=$(apt-cache policy "$1" 2>/dev/null |
+	    sed -n 's/^ *Candidate: *//p')
+	if [ -z "$ver" ] || [ "$ver" = "(none)" ]; then
+		echo "fetch-kernel: no candidate for $1 (apt-get update?)" >&2
+		return 1
+	fi
+	file=$(printf '%s_%s_amd64.deb' "$1" "$ver" | sed 's/:/%3a/')
+	if [ ! -s "$debs/$file" ]; then
+		echo "fetch-kernel: apt-get download $1=$ver" >&2
+		(cd "$debs" && apt-get download -q "$1=$ver" >&2)
+	fi
+	[ -s "$debs/$file" ] || {
+		echo "fetch-kernel: $debs/$file missing after download" >&2
+		return 1
+	}
+	printf '%s\n' "$debs/$file"
+}
+
+if [ -n "${KERNEL_DEB:-}" ]; then
+	kdeb=$KERNEL_DEB
+else
+	kpkg=$(apt-cache depends linux-image-amd64 2>/dev/null |
+	    sed -n 's/^ *Depends: *\(linux-image-[0-9][^ ]*\)$/\1/p' | head -n 1)
+	if [ -z "$kpkg" ]; then
+		echo "fetch-kernel: cannot tell what linux-image-amd64 depends on" >&2
+		exit 1
+	fi
+	kdeb=$(fetch "$kpkg")
+fi
+bdeb=${BUSYBOX_DEB:-$(fetch busybox-static)}
+
+# unpack DEB DIR, unless DIR already holds exactly that DEB
+unpack() {
+	sum=$(sha256sum "$1" | cut -d ' ' -f 1)
+	if [ -f "$2/.deb-sha256" ] && [ "$(cat "$2/.deb-sha256")" = "$sum" ]; then
+		return 0
+	fi
+	rm -rf "$2"
+	mkdir -p "$2"
+	dpkg -x "$1" "$2"
+	echo "$sum" >"$2/.deb-sha256"
+}
+unpack "$kdeb" "$out/kernel"
+unpack "$bdeb" "$out/busybox"
+
+kver=$(ls "$out/kernel/lib/modules" | head -n 1)
+if [ -z "$kver" ] || [ ! -f "$out/kernel/boot/vmlinuz-$kver" ]; then
+	echo "fetch-kernel: $kdeb holds no /boot/vmlinuz and /lib/modules" >&2
+	exit 1
+fi
+[ -x "$out/busybox/bin/busybox" ] || {
+	echo "fetch-kernel: $bdeb holds no /bin/busybox" >&2
+	exit 1
+}
+echo "$kver" >"$out/kver"
+echo "fetch-kernel: kernel $kver ($(basename "$kdeb")), $(basename "$bdeb")" >&2
