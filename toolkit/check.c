@@ -364,11 +364,55 @@ check_run(struct check *c)
 	free_cas(&cas);
 }
 
+/*
+ * The files kubeadm shares between control planes (the CAs with their
+ * keys, the service-account keys) compared with another node's root:
+ * "renewed on one master, broke the others".  Returns how many differ.
+ */
+int
+check_compare(struct check *c, const struct root *here,
+    const struct root *there)
+{
+	static const char	*files[] = { "ca.crt", "ca.key",
+	    "front-proxy-ca.crt", "front-proxy-ca.key", "etcd/ca.crt",
+	    "etcd/ca.key", "sa.key", "sa.pub" };
+	struct buf		 a = { NULL, 0 }, b = { NULL, 0 };
+	struct shared_file	*sf;
+	size_t			 i;
+	int			 differ = 0;
+
+	c->nshared = 0;
+	for (i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		if (strncmp(files[i], "etcd/", 5) == 0 && c->lo.external_etcd)
+			continue;
+		sf = &c->shared[c->nshared];
+		memset(sf, 0, sizeof(*sf));
+		if (xsnprintf(sf->path, sizeof(sf->path), "%s/%s",
+		    c->lo.cert_dir, files[i]) == -1)
+			continue;
+		sf->here = root_readfile(here, sf->path, &a, NULL) == 0;
+		sf->there = root_readfile(there, sf->path, &b, NULL) == 0;
+		sf->same = sf->here && sf->there && a.len == b.len &&
+		    memcmp(a.data, b.data, a.len) == 0;
+		if ((sf->here || sf->there) && !sf->same)
+			differ++;
+		buf_free(&a);
+		buf_free(&b);
+		c->nshared++;
+	}
+	return differ;
+}
+
 int
 check_exit_code(const struct check *c)
 {
 	enum status	 worst = ST_OK;
 	int		 i;
+
+	for (i = 0; i < c->nshared; i++)
+		if ((c->shared[i].here || c->shared[i].there) &&
+		    !c->shared[i].same)
+			return KR_BAD;
 
 	for (i = 0; i < c->n; i++)
 		if (c->f[i].status > worst)

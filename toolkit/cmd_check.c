@@ -19,6 +19,7 @@ check_usage(FILE *fp)
 	    "usage: krescue check [--root DIR] [--now TIME] [--warn DURATION]\n"
 	    "                     [-o table|kubeadm|json|prometheus] "
 	    "[--config FILE]\n"
+	    "                     [--compare OTHER_ROOT]\n"
 	    "\n"
 	    "  --root DIR      the node's root directory (default /)\n"
 	    "  --now TIME      judge as of this RFC 3339 time\n"
@@ -29,6 +30,9 @@ check_usage(FILE *fp)
 	    "  --config FILE   kubeadm config on the node (default\n"
 	    "                  /etc/kubernetes/kubeadm-config.yaml when "
 	    "present)\n"
+	    "  --compare DIR   also compare the files control planes share "
+	    "(CAs, sa keys)\n"
+	    "                  with another node's root mounted at DIR\n"
 	    "\nexit status: 0 all fine, 2 expiring within the window, "
 	    "3 expired or invalid,\n"
 	    "1 no Kubernetes found, 100 usage, 111 I/O error\n");
@@ -43,19 +47,24 @@ cmd_check(int argc, char *argv[])
 		{ "warn", required_argument, NULL, 'w' },
 		{ "output", required_argument, NULL, 'o' },
 		{ "config", required_argument, NULL, 'c' },
+		{ "compare", required_argument, NULL, 'C' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct root	 r;
 	struct check	*c;
 	const char	*rootdir = "/", *now = NULL, *warn = "30d";
-	const char	*fmt = "table", *config = NULL;
+	const char	*fmt = "table", *config = NULL, *compare = NULL;
+	struct root	 other;
 	int		 ch, rc;
 
 	while ((ch = getopt_long(argc, argv, ":ho:", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'c':
 			config = optarg;
+			break;
+		case 'C':
+			compare = optarg;
 			break;
 		case 'h':
 			check_usage(stdout);
@@ -96,6 +105,14 @@ cmd_check(int argc, char *argv[])
 		return KR_FAIL;
 	}
 	check_run(c);
+	if (compare != NULL) {
+		open_root_or_exit(&other, compare);
+		c->compare_arg = compare;
+		if (check_compare(c, &r, &other) > 0 && !quiet)
+			warnx("shared CA or service-account files differ from "
+			    "%s: every control plane must hold the same ones",
+			    compare);
+	}
 	if (root_exists(&r, "/var/lib/krescue/journal"))
 		warnx("an interrupted krescue change is pending on %s: run "
 		    "'krescue recover' (or renew, or rollback) to settle it",

@@ -244,8 +244,19 @@ struct finding {
 	int			 nproblems;
 };
 
+/* A file every control plane must hold identically (check --compare). */
+struct shared_file {
+	char			 path[PATH_MAX];	/* node path */
+	int			 here, there;		/* present */
+	int			 same;
+};
+
+#define CHECK_MAXSHARED	12
 struct check {
 	const char		*root_arg;
+	const char		*compare_arg;		/* NULL: no compare */
+	struct shared_file	 shared[CHECK_MAXSHARED];
+	int			 nshared;
 	time_t			 now;
 	int64_t			 warn;		/* seconds */
 	struct layout		 lo;
@@ -254,6 +265,8 @@ struct check {
 };
 
 void		 check_run(struct check *);
+int		 check_compare(struct check *, const struct root *,
+		    const struct root *);
 int		 check_exit_code(const struct check *);
 const char	*status_name(enum status);
 

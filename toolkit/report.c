@@ -249,6 +249,17 @@ report_table(FILE *fp, const struct check *c)
 				fprintf(fp, "  %s: %s\n", c->f[i].item->name,
 				    c->f[i].problems[j]);
 	}
+	if (c->compare_arg != NULL) {
+		fprintf(fp, "\nShared with %s:\n", c->compare_arg);
+		for (i = 0; i < c->nshared; i++) {
+			const struct shared_file *sf = &c->shared[i];
+
+			fprintf(fp, "  %-40s %s\n", sf->path, sf->same ? "same" :
+			    !sf->here && !sf->there ? "absent on both" :
+			    !sf->here ? "MISSING HERE" : !sf->there ?
+			    "MISSING THERE" : "DIFFERENT");
+		}
+	}
 	counts(c, cnt);
 	fprintf(fp, "\n%d certificates: %d ok, %d expiring, %d expired, "
 	    "%d not yet valid, %d invalid, %d missing\n", c->n, cnt[ST_OK],
@@ -312,7 +323,17 @@ report_json(FILE *fp, const struct check *c)
 		fputs(j ? ", " : "", fp);
 		json_str(fp, c->lo.config_error);
 	}
-	fputs("],\n  \"certificates\": [", fp);
+	fputs("],\n  \"shared\": [", fp);
+	for (i = 0; i < c->nshared; i++) {
+		fprintf(fp, "%s\n    {\"path\": ", i ? "," : "");
+		json_str(fp, c->shared[i].path);
+		fprintf(fp, ", \"here\": %s, \"there\": %s, \"same\": %s}",
+		    c->shared[i].here ? "true" : "false",
+		    c->shared[i].there ? "true" : "false",
+		    c->shared[i].same ? "true" : "false");
+	}
+	fputs(c->nshared > 0 ? "\n  ]" : "]", fp);
+	fputs(",\n  \"certificates\": [", fp);
 	for (i = 0; i < c->n; i++) {
 		const struct finding *f = &c->f[i];
 
