@@ -270,6 +270,18 @@ fmt_kubeadm_date(time_t t, char *buf, size_t size)
 	    tm.tm_min);
 }
 
+/* "3h" or "3h5m": the smaller unit only when it is not zero. */
+static void
+units2(char *buf, size_t size, int64_t a, const char *ua, int64_t b,
+    const char *ub)
+{
+	if (b == 0)
+		(void)xsnprintf(buf, size, "%lld%s", (long long)a, ua);
+	else
+		(void)xsnprintf(buf, size, "%lld%s%lld%s", (long long)a, ua,
+		    (long long)b, ub);
+}
+
 /*
  * The residual time as Kubernetes' duration.HumanDuration prints it
  * (kubeadm >= 1.31): precise for short spans, coarse for long ones.
@@ -277,74 +289,30 @@ fmt_kubeadm_date(time_t t, char *buf, size_t size)
 void
 human_duration(int64_t secs, char *buf, size_t size)
 {
-	int64_t	 mins, hours, days, rest;
+	int64_t	 mins = secs / 60, hours = secs / 3600, days = secs / 86400;
 
-	if (secs < -1) {
+	if (secs < -1)
 		(void)xsnprintf(buf, size, "<invalid>");
-		return;
-	}
-	if (secs < 0) {
+	else if (secs < 0)
 		(void)xsnprintf(buf, size, "0s");
-		return;
-	}
-	if (secs < 120) {
-		(void)xsnprintf(buf, size, "%llds", (long long)secs);
-		return;
-	}
-	mins = secs / 60;
-	if (mins < 10) {
-		rest = secs % 60;
-		if (rest == 0)
-			(void)xsnprintf(buf, size, "%lldm", (long long)mins);
-		else
-			(void)xsnprintf(buf, size, "%lldm%llds",
-			    (long long)mins, (long long)rest);
-		return;
-	}
-	if (mins < 180) {
-		(void)xsnprintf(buf, size, "%lldm", (long long)mins);
-		return;
-	}
-	hours = secs / 3600;
-	if (hours < 8) {
-		rest = mins % 60;
-		if (rest == 0)
-			(void)xsnprintf(buf, size, "%lldh", (long long)hours);
-		else
-			(void)xsnprintf(buf, size, "%lldh%lldm",
-			    (long long)hours, (long long)rest);
-		return;
-	}
-	if (hours < 48) {
-		(void)xsnprintf(buf, size, "%lldh", (long long)hours);
-		return;
-	}
-	if (hours < 24 * 8) {
-		rest = hours % 24;
-		if (rest == 0)
-			(void)xsnprintf(buf, size, "%lldd",
-			    (long long)(hours / 24));
-		else
-			(void)xsnprintf(buf, size, "%lldd%lldh",
-			    (long long)(hours / 24), (long long)rest);
-		return;
-	}
-	if (hours < 24 * 365 * 2) {
-		(void)xsnprintf(buf, size, "%lldd", (long long)(hours / 24));
-		return;
-	}
-	days = hours / 24;
-	if (hours < 24 * 365 * 8) {
-		rest = days % 365;
-		if (rest == 0)
-			(void)xsnprintf(buf, size, "%lldy",
-			    (long long)(days / 365));
-		else
-			(void)xsnprintf(buf, size, "%lldy%lldd",
-			    (long long)(days / 365), (long long)rest);
-		return;
-	}
-	(void)xsnprintf(buf, size, "%lldy", (long long)(days / 365));
+	else if (secs < 120)
+		units2(buf, size, secs, "s", 0, "");
+	else if (mins < 10)
+		units2(buf, size, mins, "m", secs % 60, "s");
+	else if (mins < 180)
+		units2(buf, size, mins, "m", 0, "");
+	else if (hours < 8)
+		units2(buf, size, hours, "h", mins % 60, "m");
+	else if (hours < 48)
+		units2(buf, size, hours, "h", 0, "");
+	else if (hours < 24 * 8)
+		units2(buf, size, days, "d", hours % 24, "h");
+	else if (hours < 24 * 365 * 2)
+		units2(buf, size, days, "d", 0, "");
+	else if (hours < 24 * 365 * 8)
+		units2(buf, size, days / 365, "y", days % 365, "d");
+	else
+		units2(buf, size, days / 365, "y", 0, "");
 }
 
 /* duration.ShortHumanDuration, which kubeadm <= 1.30 prints. */
