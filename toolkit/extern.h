@@ -294,5 +294,7 @@ int		 cmd_kubeconfig(int, char **);
 int		 cmd_kubelet(int, char **);
 int		 cmd_init(int, char **);
 int		 cmd_stage(int, char **);
+int		 cmd_restart(int, char **);
+int		 cmd_health(int, char **);
 
 #endif /* KRESCUE_EXTERN_H */

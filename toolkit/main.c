@@ -44,6 +44,14 @@ static const struct verb verbs[] = {
 	{ "rollback", cmd_rollback, "rollback [--root DIR] [--list] [BACKUP]" },
 	{ "recover", cmd_recover, "recover [--root DIR]" },
 	{ "stage", cmd_stage, "stage [--root DIR] [--remove]" },
+	{ "restart", cmd_restart,
+	    "restart [--root DIR] [--wait SECONDS] [--no-kubelet] [--dry-run]\n"
+	    "                [--server URL] [--tls-server-name NAME]" },
+	{ "health", cmd_health,
+	    "health [--root DIR] [--kubeconfig FILE | --ca FILE "
+	    "[--cert FILE --key FILE]]\n"
+	    "                [--server URL] [--tls-server-name NAME] "
+	    "[--path PATH] [--timeout SECONDS]" },
 	{ "version", cmd_version, "version" },
 };
 

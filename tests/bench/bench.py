@@ -99,6 +99,83 @@ rm -rf "$t"
 '''
 
 
+OPENSSL_INIT = r'''
+set -e
+out=$1; kt=$2
+mkdir -p "$out/pki/etcd"; cd "$out/pki"
+key() {
+    if [ "$kt" = rsa ]; then openssl genrsa -out "$1" 2048 2>/dev/null
+    else openssl ecparam -name prime256v1 -genkey -noout -out "$1"; fi
+}
+ca() {  # base cn
+    key "$1.key"
+    openssl req -x509 -new -key "$1.key" -subj "/CN=$2" -days 3650 \
+        -addext "subjectAltName=DNS:$2" -addext "keyUsage=critical,digitalSignature,keyEncipherment,keyCertSign" \
+        -out "$1.crt" 2>/dev/null
+}
+leaf() {  # base ca subj eku [san]
+    key "$1.key"
+    printf 'keyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=%s\nbasicConstraints=critical,CA:FALSE\n' "$4" > ext
+    [ -n "${5:-}" ] && echo "subjectAltName=$5" >> ext
+    openssl req -new -key "$1.key" -subj "$3" -out req.csr 2>/dev/null
+    openssl x509 -req -in req.csr -CA "$2.crt" -CAkey "$2.key" -set_serial "0x$(openssl rand -hex 8)" \
+        -days 365 -extfile ext -out "$1.crt" 2>/dev/null
+}
+ca ca kubernetes; ca front-proxy-ca front-proxy-ca; ca etcd/ca etcd-ca
+leaf apiserver ca /CN=kube-apiserver serverAuth "DNS:cp-1,DNS:kubernetes,IP:10.96.0.1,IP:192.0.2.10"
+leaf apiserver-kubelet-client ca "/O=system:masters/CN=kube-apiserver-kubelet-client" clientAuth
+leaf front-proxy-client front-proxy-ca /CN=front-proxy-client clientAuth
+leaf etcd/server etcd/ca /CN=cp-1 serverAuth,clientAuth "DNS:cp-1,DNS:localhost,IP:192.0.2.10,IP:127.0.0.1"
+leaf etcd/peer etcd/ca /CN=cp-1 serverAuth,clientAuth "DNS:cp-1,DNS:localhost,IP:192.0.2.10,IP:127.0.0.1"
+leaf etcd/healthcheck-client etcd/ca /CN=kube-etcd-healthcheck-client clientAuth
+leaf apiserver-etcd-client etcd/ca /CN=kube-apiserver-etcd-client clientAuth
+key sa.key; openssl pkey -in sa.key -pubout -out sa.pub
+for u in kubernetes-admin system:node:cp-1 system:kube-controller-manager system:kube-scheduler; do
+    leaf "conf-$u" ca "/CN=$u" clientAuth
+done
+rm -f ext req.csr
+'''
+
+INIT_CONFIG = """apiVersion: kubeadm.k8s.io/v1beta4
+kind: InitConfiguration
+localAPIEndpoint:
+  advertiseAddress: 192.0.2.10
+nodeRegistration:
+  name: cp-1
+---
+apiVersion: kubeadm.k8s.io/v1beta4
+kind: ClusterConfiguration
+kubernetesVersion: v1.31.0
+encryptionAlgorithm: %s
+"""
+
+
+def bench_init(work):
+    """init of a whole tree, RSA-2048 and ECDSA-P256, beside openssl."""
+    script = os.path.join(work, "openssl-init.sh")
+    with open(script, "w") as f:
+        f.write(OPENSSL_INIT)
+    runs = max(3, RUNS // 5)
+    print("\ninit of a full tree (3 CAs, 7 leaves, sa keys, 4 kubeconfigs; %d runs each, median):" % runs)
+    for alg, kt in (("RSA-2048", "rsa"), ("ECDSA-P256", "ec")):
+        def krescue_root(i, alg=alg):
+            r = os.path.join(work, "init-%s-%d" % (kt, i))
+            os.makedirs(os.path.join(r, "etc", "kubernetes"), exist_ok=True)
+            with open(os.path.join(r, "etc", "kubernetes", "kubeadm-config.yaml"), "w") as f:
+                f.write(INIT_CONFIG % alg)
+            return r
+        roots = [krescue_root(i) for i in range(runs)]
+        _, med_k = run_many(lambda i: [KRESCUE, "-q", "init", "--root", roots[i]], runs)
+        rss = peak_rss_kib([KRESCUE, "-q", "init", "--root", krescue_root(runs)])
+        _, med_o = run_many(lambda i: ["sh", script, os.path.join(work, "oinit-%s-%d" % (kt, i)), kt], runs)
+        print("  %-10s krescue init %8.2f ms (peak RSS %d KiB)   openssl script %8.2f ms   ratio %.1fx"
+              % (alg, med_k * 1e3, rss, med_o * 1e3, med_o / med_k))
+    if shutil.which("kubeadm"):
+        print("  kubeadm: on PATH but not driven here (needs a full InitConfiguration run)")
+    else:
+        print("  kubeadm: not on PATH, not measured")
+
+
 def main():
     work = tempfile.mkdtemp(prefix="krescue-bench.")
     try:
@@ -155,6 +232,7 @@ def main():
             print("  kubeadm certs renew: needs a live config; measured only with --cert-dir")
         else:
             print("  kubeadm: not on PATH, not measured")
+        bench_init(work)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
