@@ -122,3 +122,24 @@ pxe: image
 
 check-image: image
 	@for t in tests/e2e/*.sh; do sh "$$t" || st=1; done; exit $${st:-0}
+
+# --- packaging (issue 7): man page, textfile units, .deb, release tarball -
+#   make install-extras  man page and systemd units (DESTDIR honoured);
+#                        `make install` runs it too
+#   make deb             build/dist/krescue_<version>_<arch>.deb (dpkg-deb)
+#   make dist            build/dist/krescue-<version>.tar.gz + SHA256SUMS
+.PHONY: install-extras deb dist
+install: install-extras
+
+install-extras:
+	install -d $(DESTDIR)$(PREFIX)/share/man/man8
+	install -m 0644 docs/krescue.8 $(DESTDIR)$(PREFIX)/share/man/man8/krescue.8
+	install -d $(DESTDIR)$(PREFIX)/lib/systemd/system
+	install -m 0644 packaging/krescue-textfile.service \
+	    packaging/krescue-textfile.timer $(DESTDIR)$(PREFIX)/lib/systemd/system/
+
+deb: build
+	@sh scripts/mkdeb.sh
+
+dist: build
+	@sh scripts/mkdist.sh
