@@ -27,6 +27,12 @@
 #define BACKDATE	(5 * 60)
 #define KUBE_DIR	"/etc/kubernetes"
 #define MAXFILES	48
+/*
+ * kubeadm 1.20 wrote leaves without basic constraints and CAs without the
+ * DNS:<CN> SAN; 1.28 writes both.  Which minor release changed it is not
+ * pinned down by our fixtures: we take 1.22 (see docs/renewal.md).
+ */
+#define LEGACY_BEFORE	22
 
 /* One CA, leaf or kubeconfig of kubeadm's tree. */
 enum kind { K_CA, K_LEAF, K_CONF, K_SA };
@@ -446,6 +452,7 @@ do_ca(struct init *in, const struct def *d, struct caslot *s, char *why,
 	memset(&spec, 0, sizeof(spec));
 	spec.subject.cn = d->cn;
 	spec.is_ca = 1;
+	spec.legacy = in->minor < LEGACY_BEFORE;
 	spec.not_before = not_before(in, d);
 	spec.not_after = in->now + in->cfg->ca_validity;
 	if (pki_genkey(in->kt, &s->ca.key) == -1 ||
@@ -529,6 +536,7 @@ do_leaf(struct init *in, const struct def *d, char *why, size_t whylen)
 		goto out;
 	}
 	memset(&spec, 0, sizeof(spec));
+	spec.legacy = in->minor < LEGACY_BEFORE;
 	subject_for(in, d, &spec, cn, sizeof(cn));
 	spec.server_auth = d->server_auth;
 	spec.client_auth = d->client_auth;
@@ -657,18 +665,9 @@ run(struct init *in)
 	    in->cfg->external_etcd ? "external-etcd" : "stacked-etcd",
 	    in->cfg->node_name, in->cfg->advertise_address, in->minor,
 	    pki_keytype_name(in->kt));
-	if (!in->o.dry_run) {
-		(void)xsnprintf(dir, sizeof(dir), "%s/etcd", in->cfg->cert_dir);
-		if (root_mkdirs(&in->root, in->cfg->external_etcd ?
-		    in->cfg->cert_dir : dir, 0755) == -1 ||
-		    root_mkdirs(&in->root, "/var/lib", 0755) == -1) {
-			warn("cannot create %s", in->cfg->cert_dir);
-			return KR_IO;
-		}
-		if ((in->tx = txn_begin(&in->root, KRESCUE_VERSION, in->now)) ==
-		    NULL)
-			return errno == EWOULDBLOCK ? KR_FAIL : KR_IO;
-	}
+	if (!in->o.dry_run && (in->tx = txn_begin(&in->root, KRESCUE_VERSION,
+	    in->now)) == NULL)
+		return errno == EWOULDBLOCK ? KR_FAIL : KR_IO;
 	for (i = 0; i < NDEFS; i++) {
 		const struct def *d = &defs[i];
 		int r;
@@ -694,6 +693,14 @@ run(struct init *in)
 	}
 	if (in->o.dry_run) {
 		rc = KR_OK;
+		goto out;
+	}
+	/* the directories the new files go into (0755, as kubeadm) */
+	(void)xsnprintf(dir, sizeof(dir), "%s/etcd", in->cfg->cert_dir);
+	if (root_mkdirs(&in->root, in->cfg->external_etcd ?
+	    in->cfg->cert_dir : dir, 0755) == -1) {
+		warn("cannot create %s", in->cfg->cert_dir);
+		rc = KR_IO;
 		goto out;
 	}
 	if (txn_check(in->tx, why, sizeof(why)) == -1) {

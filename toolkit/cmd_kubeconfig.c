@@ -43,7 +43,10 @@ kubeconfig_usage(FILE *fp)
 	    "\nexit status: 0 written, 1 refused, 100 usage, 111 I/O error\n");
 }
 
-/* Write a secret file the operator asked for: new, 0600, no links. */
+/*
+ * Write a secret file the operator asked for: new, 0600, no links.
+ * -2 when the file exists (a refusal), -1 on I/O errors.
+ */
 static int
 write_new_secret(const char *path, const struct buf *b)
 {
@@ -53,6 +56,11 @@ write_new_secret(const char *path, const struct buf *b)
 
 	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
 	    0600);
+	if (fd == -1 && errno == EEXIST) {
+		warnx("refusing: %s exists; krescue does not overwrite a "
+		    "kubeconfig", path);
+		return -2;
+	}
 	if (fd == -1) {
 		warn("%s", path);
 		return -1;
@@ -134,7 +142,7 @@ cmd_kubeconfig(int argc, char *argv[])
 	char			 context[600], why[512];
 	int64_t			 validity = 0;
 	time_t			 now;
-	int			 ch, ngroups = 0, rc = KR_FAIL;
+	int			 ch, n, ngroups = 0, rc = KR_FAIL;
 
 	while ((ch = getopt_long(argc, argv, ":ho:", longopts, NULL)) != -1) {
 		switch (ch) {
@@ -253,8 +261,8 @@ cmd_kubeconfig(int argc, char *argv[])
 	if (kubeconfig_generate(&g, &out) == -1)
 		goto out;
 	if (file != NULL) {
-		if (write_new_secret(file, &out) == -1) {
-			rc = KR_IO;
+		if ((n = write_new_secret(file, &out)) < 0) {
+			rc = n == -2 ? KR_FAIL : KR_IO;
 			goto out;
 		}
 		fprintf(stderr, "krescue: wrote %s (0600) for %s, server %s\n",

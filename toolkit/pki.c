@@ -901,7 +901,7 @@ extensions_der(const struct pki_spec *spec, const mbedtls_pk_context *key,
 	}
 
 	/* Basic constraints, critical on leaves too (CA:FALSE). */
-	if (kept_or_template(&exts, spec, MBEDTLS_OID_BASIC_CONSTRAINTS,
+	if ((spec->is_ca || !spec->legacy) && kept_or_template(&exts, spec, MBEDTLS_OID_BASIC_CONSTRAINTS,
 	    OIDLEN(MBEDTLS_OID_BASIC_CONSTRAINTS), spec->is_ca ? bc_ca :
 	    bc_leaf, spec->is_ca ? sizeof(bc_ca) : sizeof(bc_leaf), why,
 	    whylen) == -1)
@@ -982,7 +982,8 @@ extensions_der(const struct pki_spec *spec, const mbedtls_pk_context *key,
 			if (alt_iptext(&alt, spec->ip[i], why, whylen) == -1)
 				goto out;
 		/* NewSelfSignedCACert: DNSNames = { CommonName } */
-		if (spec->is_ca && alt.ndns == 0 && alt.nip == 0 &&
+		if (spec->is_ca && !spec->legacy && alt.ndns == 0 &&
+		    alt.nip == 0 &&
 		    spec->subject.cn != NULL && spec->subject.cn[0] != '\0' &&
 		    alt_dns(&alt, (const unsigned char *)spec->subject.cn,
 		    strlen(spec->subject.cn), why, whylen) == -1)

@@ -113,6 +113,9 @@ struct pki_spec {
 	time_t			 not_after;
 	const unsigned char	*serial;
 	size_t			 serial_len;
+	/* init for old kubeadm (<= 1.21): no basic constraints on leaves,
+	 * no DNS:<CN> on CAs (as kubeadm 1.20 wrote them) */
+	int			 legacy;
 };
 
 /*
