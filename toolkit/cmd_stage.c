@@ -42,6 +42,10 @@
 #define STAGE_STATE	"/var/lib/krescue"
 #define STAGE_SCRIPT	STAGE_STATE "/finish.sh"
 #define STAGE_FLAG	STAGE_STATE "/finish-pending"
+#define HEALTH_UNIT	"krescue-health.service"
+#define HEALTH_SCRIPT	STAGE_STATE "/health.sh"
+#define HEALTH_FLAG	STAGE_STATE "/health-pending"
+#define HEALTH_BINARY	STAGE_STATE "/krescue"
 
 static const char unit_text[] =
 "# Written by krescue stage after an offline certificate renewal.\n"
@@ -124,6 +128,63 @@ static const char script_text[] =
 "echo \"$status $(date -u +%Y-%m-%dT%H:%M:%SZ)\" >\"$state/finish-result\"\n"
 "sync\n"
 "[ \"$status\" = ok ]\n";
+
+/*
+ * After the kubelet has started the control plane: probe the API server
+ * with the krescue binary staged beside it, for up to ten minutes, and
+ * record the outcome.  A service of its own (not the oneshot above) so
+ * that the boot does not wait for it.
+ */
+static const char health_unit_text[] =
+"# Written by krescue stage: checks the API server once after the\n"
+"# first boot following an offline certificate renewal.\n"
+"[Unit]\n"
+"Description=Check the API server after the renewal staged by krescue\n"
+"ConditionPathExists=" HEALTH_FLAG "\n"
+"RequiresMountsFor=" STAGE_STATE "\n"
+"After=kubelet.service " STAGE_UNIT "\n"
+"\n"
+"[Service]\n"
+"Type=exec\n"
+"ExecStartPre=/bin/rm -f " HEALTH_FLAG "\n"
+"ExecStart=/bin/sh " HEALTH_SCRIPT "\n";
+
+static const char health_script_text[] =
+"#!/bin/sh\n"
+"# Written by krescue stage; run once by krescue-health.service.\n"
+"state=" STAGE_STATE "\n"
+"log=\"$state/finish.log\"\n"
+"port=$(sed -n 's/.*--secure-port=\\([0-9]*\\).*/\\1/p' \\\n"
+"    /etc/kubernetes/manifests/kube-apiserver.yaml 2>/dev/null | head -n 1)\n"
+"url=https://127.0.0.1:${port:-6443}\n"
+"i=0\n"
+"while [ $i -lt 60 ]; do\n"
+"\tif out=$(\"$state/krescue\" -q health --server \"$url\" \\\n"
+"\t    --tls-server-name kubernetes --timeout 5 2>&1); then\n"
+"\t\techo \"$(date -u +%Y-%m-%dT%H:%M:%SZ) health ok: $out\" >>\"$log\"\n"
+"\t\techo \"ok $(date -u +%Y-%m-%dT%H:%M:%SZ)\" >\"$state/health-result\"\n"
+"\t\texit 0\n"
+"\tfi\n"
+"\ti=$((i + 1))\n"
+"\tsleep 10\n"
+"done\n"
+"echo \"$(date -u +%Y-%m-%dT%H:%M:%SZ) health failed: $out\" >>\"$log\"\n"
+"echo \"failed $(date -u +%Y-%m-%dT%H:%M:%SZ)\" >\"$state/health-result\"\n"
+"exit 1\n";
+
+/* This very binary, to be staged on the node for the health check. */
+static int
+self_content(struct buf *b)
+{
+	struct root	 sys;
+
+	if (root_open(&sys, "/") == -1 ||
+	    root_readfile(&sys, "/proc/self/exe", b, NULL) == -1) {
+		warn("/proc/self/exe");
+		return -1;
+	}
+	return 0;
+}
 
 static void
 stage_usage(FILE *fp)
@@ -258,6 +319,51 @@ out:
 	return rc;
 }
 
+/* put_entry for binary content (the staged krescue, 0755). */
+static int
+put_bytes(int dfd, const char *node, const char *name, const struct buf *b)
+{
+	char		 tmp[NAME_MAX + 1];
+	size_t		 off = 0;
+	ssize_t		 n;
+	int		 fd = -1, rc = -1;
+
+	if (xsnprintf(tmp, sizeof(tmp), ".%s.krescue-%ld", name,
+	    (long)getpid()) == -1)
+		return -1;
+	if ((fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
+	    O_CLOEXEC, 0600)) == -1) {
+		warn("%s: create", node);
+		return -1;
+	}
+	if (fchmod(fd, 0755) == -1)
+		goto out;
+	while (off < b->len) {
+		if ((n = write(fd, b->data + off, b->len - off)) == -1) {
+			if (errno == EINTR)
+				continue;
+			goto out;
+		}
+		off += (size_t)n;
+	}
+	if (fsync(fd) == -1 || close(fd) == -1) {
+		fd = -1;
+		goto out;
+	}
+	fd = -1;
+	if (renameat(dfd, tmp, dfd, name) == -1 || fsync(dfd) == -1)
+		goto out;
+	rc = 0;
+out:
+	if (rc == -1) {
+		warn("%s", node);
+		(void)unlinkat(dfd, tmp, 0);
+	}
+	if (fd != -1)
+		close(fd);
+	return rc;
+}
+
 /* Remove `name` from `dir` (absent is fine), durably. */
 static int
 remove_entry(const struct root *r, const char *dir, const char *name)
@@ -315,9 +421,14 @@ static int
 stage_remove(const struct root *r)
 {
 	if (remove_entry(r, STAGE_STATE, "finish-pending") == -1 ||
+	    remove_entry(r, STAGE_STATE, "health-pending") == -1 ||
 	    remove_entry(r, STAGE_WANTS, STAGE_UNIT) == -1 ||
+	    remove_entry(r, STAGE_WANTS, HEALTH_UNIT) == -1 ||
 	    remove_entry(r, STAGE_UNITDIR, STAGE_UNIT) == -1 ||
-	    remove_entry(r, STAGE_STATE, "finish.sh") == -1)
+	    remove_entry(r, STAGE_UNITDIR, HEALTH_UNIT) == -1 ||
+	    remove_entry(r, STAGE_STATE, "finish.sh") == -1 ||
+	    remove_entry(r, STAGE_STATE, "health.sh") == -1 ||
+	    remove_entry(r, STAGE_STATE, "krescue") == -1)
 		return KR_IO;
 	if (!quiet)
 		printf("removed the staged %s\n", STAGE_UNIT);
@@ -332,6 +443,7 @@ stage_write(const struct root *r, const char *rootdir)
 	};
 	char	 host[PATH_MAX], stamp[64], flag[160];
 	size_t	 i;
+	struct buf	 self = { NULL, 0 };
 	int	 unitfd = -1, wantsfd = -1, statefd = -1, rootfd = -1;
 	int	 rc = KR_IO, selinux;
 
@@ -368,6 +480,18 @@ stage_write(const struct root *r, const char *rootdir)
 	    put_entry(wantsfd, STAGE_WANTS "/" STAGE_UNIT, STAGE_UNIT, NULL,
 	    0, "../" STAGE_UNIT) == -1)
 		goto out;
+	/* the health check after boot: its unit, script, binary and link */
+	if (self_content(&self) == -1 ||
+	    put_entry(unitfd, STAGE_UNITDIR "/" HEALTH_UNIT, HEALTH_UNIT,
+	    health_unit_text, 0644, NULL) == -1 ||
+	    put_entry(statefd, HEALTH_SCRIPT, "health.sh", health_script_text,
+	    0755, NULL) == -1 ||
+	    put_bytes(statefd, HEALTH_BINARY, "krescue", &self) == -1 ||
+	    put_entry(wantsfd, STAGE_WANTS "/" HEALTH_UNIT, HEALTH_UNIT, NULL,
+	    0, "../" HEALTH_UNIT) == -1 ||
+	    put_entry(statefd, HEALTH_FLAG, "health-pending", flag, 0644,
+	    NULL) == -1)
+		goto out;
 	if (selinux) {
 		if ((rootfd = open_dir(r, "/", 0, host, sizeof(host))) == -1 ||
 		    put_entry(rootfd, "/.autorelabel", ".autorelabel", "",
@@ -385,6 +509,8 @@ stage_write(const struct root *r, const char *rootdir)
 		printf("  %s/%s -> ../%s\n", STAGE_WANTS, STAGE_UNIT,
 		    STAGE_UNIT);
 		printf("  %s, %s\n", STAGE_SCRIPT, STAGE_FLAG);
+		printf("  %s/%s (after kubelet.service: krescue health of the "
+		    "API server)\n", STAGE_UNITDIR, HEALTH_UNIT);
 		if (selinux)
 			printf("  /.autorelabel (the node runs SELinux)\n");
 		printf("It runs once on the next boot; its log is "
@@ -392,6 +518,7 @@ stage_write(const struct root *r, const char *rootdir)
 	}
 	rc = KR_OK;
 out:
+	buf_free(&self);
 	if (unitfd != -1)
 		close(unitfd);
 	if (wantsfd != -1)

@@ -89,6 +89,36 @@ else
 	skip "systemd-analyze verify" "systemd-analyze is not installed"
 fi
 
+# the health check after boot: unit after kubelet, relative link, the
+# script (parses), the flag, and this very krescue binary (runs)
+H=/etc/systemd/system/krescue-health.service
+if grep -q '^After=kubelet.service' "$N$H" &&
+    grep -q '^ConditionPathExists=/var/lib/krescue/health-pending' "$N$H" &&
+    [ "$(readlink "$N/etc/systemd/system/multi-user.target.wants/krescue-health.service")" = \
+    ../krescue-health.service ] && [ -f "$N/var/lib/krescue/health-pending" ] &&
+    sh -n "$N/var/lib/krescue/health.sh" &&
+    grep -q 'krescue" -q health' "$N/var/lib/krescue/health.sh"; then
+	pass "health unit after kubelet, linked, flagged, script parses"
+else
+	fail "health unit" "$(ls -la "$N/etc/systemd/system" | tr '\n' ' ')"
+fi
+if cmp -s "$N/var/lib/krescue/krescue" "$KRESCUE" &&
+    [ "$(stat -c %a "$N/var/lib/krescue/krescue")" = 755 ] &&
+    "$N/var/lib/krescue/krescue" version >/dev/null 2>&1; then
+	pass "the krescue binary is staged beside the script and runs"
+else
+	fail "staged binary" "missing, different or not executable"
+fi
+if command -v systemd-analyze >/dev/null 2>&1; then
+	cp "$N$H" "$TMP/verify/"
+	if systemd-analyze verify --man=no "$TMP/verify/krescue-health.service" \
+	    >"$TMP/verify.out" 2>&1; then
+		pass "systemd-analyze verify accepts the health unit"
+	else
+		fail "systemd-analyze verify (health)" "$(head -n 2 "$TMP/verify.out" | tr '\n' ' ')"
+	fi
+fi
+
 # idempotent: a second run replaces, leaves one of each
 expect_exit 0 "stage again" "$KRESCUE" stage --root "$N"
 n=$(find "$N/etc/systemd" "$N/var/lib/krescue" -name '*krescue-finish*' -o \
@@ -99,7 +129,9 @@ n=$(find "$N/etc/systemd" "$N/var/lib/krescue" -name '*krescue-finish*' -o \
 # --remove
 expect_exit 0 "stage --remove" "$KRESCUE" stage --root "$N" --remove
 if [ ! -e "$N$UNIT" ] && [ ! -L "$N$LINK" ] && [ ! -e "$N$FLAG" ] &&
-    [ ! -e "$N$SCRIPT" ]; then
+    [ ! -e "$N$SCRIPT" ] && [ ! -e "$N$H" ] &&
+    [ ! -e "$N/var/lib/krescue/krescue" ] &&
+    [ ! -e "$N/var/lib/krescue/health-pending" ]; then
 	pass "--remove took unit, link, flag and script away"
 else
 	fail "--remove" "something left"
