@@ -19,7 +19,8 @@ TEST_PKGS  := openssl python3 python3-cryptography python3-yaml \
 	      python3-prometheus-client util-linux etcd-server etcd-client \
 	      ansible-core ansible-lint qemu-system-x86 \
 	      ipxe-qemu ovmf e2fsprogs cpio xorriso mtools grub-pc-bin \
-	      grub-efi-amd64-bin grub-common dosfstools systemd
+	      grub-efi-amd64-bin grub-common dosfstools systemd \
+	      clang libfuzzer-14-dev
 
 WARN    := -Wall -Wextra -Werror -Wformat=2 -Wshadow
 CSTD    := -std=c11 -D_DEFAULT_SOURCE
@@ -93,6 +94,12 @@ check: build unit
 
 bench: build
 	@sh tests/bench/run.sh
+
+# the long fuzzing run (make check runs 10 s per target)
+FUZZ_SECONDS ?= 300
+fuzz:
+	@sh scripts/install-pkgs.sh clang libfuzzer-14-dev
+	@sh tests/fuzz/run.sh $(FUZZ_SECONDS)
 
 install: build
 	install -d $(DESTDIR)$(PREFIX)/sbin

@@ -2,7 +2,8 @@
 # tests/run.sh: run every test and count the results (`make check`).
 #
 # Test programs: build/unit/test_* (C, sanitizers), then tests/cli/*.sh,
-# tests/interop/*.sh, tests/faults/*.sh, tests/ansible/*.sh and
+# tests/interop/*.sh, tests/faults/*.sh, a short fuzzing run
+# (tests/fuzz/run.sh, 10 s per target), tests/ansible/*.sh and
 # tests/e2e/*.sh (qemu boots of the rescue image), in that order.  Each prints
 # lines "PASS name", "FAIL name: why" or "SKIP name: why"; other lines are
 # shown indented.  A program that exits non-zero without printing a FAIL
@@ -80,7 +81,7 @@ for t in build/unit/test_*; do
 	run_one "$t" "./$t"
 done
 for t in tests/cli/*.sh tests/interop/*.sh tests/faults/*.sh \
-    tests/ansible/*.sh tests/e2e/*.sh; do
+    tests/fuzz/run.sh tests/ansible/*.sh tests/e2e/*.sh; do
 	[ -f "$t" ] || continue
 	selected "$t" || continue
 	ran=$((ran + 1))
