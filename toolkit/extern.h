@@ -59,6 +59,7 @@ int		 b64_decode(const char *, size_t, struct buf *);
 char		*b64_encode(const unsigned char *, size_t);
 int		 version_minor(const char *);
 const char	*path_error(int);
+int		 valid_node_name(const char *);
 
 /* root.c: every node path resolves inside --root. */
 struct root {
@@ -169,7 +170,6 @@ void		 ca_init(struct ca *);
 void		 ca_free(struct ca *);
 int		 ca_load(const struct root *, const char *, const char *,
 		    const char *, struct ca *, char *, size_t);
-int		 valid_node_name(const char *);
 
 /* layout.c: what is on the node, and where. */
 enum item_kind {

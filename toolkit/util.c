@@ -431,3 +431,29 @@ path_error(int e)
 		return "a symlink on the way leaves the root";
 	return strerror(e);
 }
+
+/* A Kubernetes node name: a lower-case RFC 1123 subdomain. */
+int
+valid_node_name(const char *s)
+{
+	size_t	 n = strlen(s), i, label = 0;
+
+	if (n == 0 || n > 253)
+		return 0;
+	for (i = 0; i < n; i++) {
+		if (s[i] == '.') {
+			if (label == 0 || s[i - 1] == '-')
+				return 0;
+			label = 0;
+			continue;
+		}
+		if (!((s[i] >= 'a' && s[i] <= 'z') ||
+		    (s[i] >= '0' && s[i] <= '9') || s[i] == '-'))
+			return 0;
+		if (s[i] == '-' && label == 0)
+			return 0;
+		if (++label > 63)
+			return 0;
+	}
+	return s[n - 1] != '-' && s[n - 1] != '.';
+}
