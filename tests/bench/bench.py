@@ -48,14 +48,18 @@ def run_many(argv_fn, runs, setup=None):
     return times[0], times[len(times) // 2]
 
 
+MAXRSS = os.path.join(TOP, "build", "bench", "maxrss")
+
+
 def peak_rss_kib(argv):
-    """Peak RSS of one command, measured in a fresh python child."""
-    code = ("import resource,subprocess,sys;"
-            "subprocess.run(sys.argv[1:],stdout=subprocess.DEVNULL,stderr=subprocess.DEVNULL);"
-            "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)")
-    out = subprocess.run([sys.executable, "-c", code] + argv,
-                         capture_output=True, text=True).stdout.strip()
-    return int(out or 0)
+    """Peak RSS of one command, through a tiny static helper (a python
+    parent's own pages would count until the child's exec)."""
+    r = subprocess.run([MAXRSS] + argv, stdout=subprocess.DEVNULL,
+                       stderr=subprocess.PIPE, text=True)
+    for line in r.stderr.splitlines():
+        if line.startswith("maxrss "):
+            return int(line.split()[1])
+    return 0
 
 
 OPENSSL_CHECK = r'''
