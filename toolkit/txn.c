@@ -425,6 +425,8 @@ unlink_quiet(int dfd, const char *name)
 	return 0;
 }
 
+static int	 backup_name_ok(const char *);
+
 static void
 random_suffix(char out[SUFFIXLEN + 1])
 {
@@ -573,6 +575,9 @@ journal_parse(struct buf *b, struct journal *j)
 	    header_value(&cur, end, "backup", j->backup,
 	    sizeof(j->backup)) == -1)
 		return -1;
+	/* the journal comes from the disk: its names must be ours */
+	if (!backup_name_ok(j->backup))
+		return -1;
 	if (strcmp(state, "prepared") == 0)
 		j->prepared = 1;
 	else if (strcmp(state, "staging") != 0)
@@ -592,7 +597,9 @@ journal_parse(struct buf *b, struct journal *j)
 			goto bad;
 		memcpy(e->canon, line + off, strlen(line + off) + 1);
 		if (e->kind != K_ABSENT) {
-			if (strlen(suf) != SUFFIXLEN || !is_hex64(sha))
+			if (strlen(suf) != SUFFIXLEN || strspn(suf,
+			    "abcdefghijklmnopqrstuvwxyz0123456789") !=
+			    SUFFIXLEN || !is_hex64(sha))
 				goto bad;
 			memcpy(e->suffix, suf, SUFFIXLEN + 1);
 			memcpy(e->sha, sha, 65);
@@ -803,6 +810,11 @@ backup_remove(const struct root *r, const char *name)
 	struct dirent	*de;
 	int		 bfd, dfd;
 
+	if (!backup_name_ok(name)) {
+		warnx("%s/%s: not a backup name of ours; left alone",
+		    TXN_BACKUPS, name);
+		return;
+	}
 	if ((bfd = open_node_dir(r, TXN_BACKUPS)) == -1)
 		return;
 	if ((dfd = openat(bfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
