@@ -50,6 +50,7 @@ static void
 problem(struct finding *f, enum status s, const char *fmt, ...)
 {
 	va_list	 ap;
+	char	*p;
 	int	 n;
 
 	if (s > f->status)
@@ -60,8 +61,13 @@ problem(struct finding *f, enum status s, const char *fmt, ...)
 	n = vsnprintf(f->problems[f->nproblems],
 	    sizeof(f->problems[f->nproblems]), fmt, ap);
 	va_end(ap);
-	if (n >= 0)
-		f->nproblems++;
+	if (n < 0)
+		return;
+	/* names come from the disk: no control characters to the terminal */
+	for (p = f->problems[f->nproblems]; *p != '\0'; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = '?';
+	f->nproblems++;
 }
 
 /* Read a node file, turning every failure into a finding. */

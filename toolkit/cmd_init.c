@@ -449,6 +449,7 @@ do_ca(struct init *in, const struct def *d, struct caslot *s, char *why,
 		rc = 0;
 		goto out;
 	}
+	(void)xsnprintf(tmp, sizeof(tmp), "key generation or encoding failed");
 	memset(&spec, 0, sizeof(spec));
 	spec.subject.cn = d->cn;
 	spec.is_ca = 1;
@@ -535,6 +536,7 @@ do_leaf(struct init *in, const struct def *d, char *why, size_t whylen)
 		(void)xsnprintf(why, whylen, "%s: no CA %s", d->name, d->ca);
 		goto out;
 	}
+	(void)xsnprintf(tmp, sizeof(tmp), "key generation or encoding failed");
 	memset(&spec, 0, sizeof(spec));
 	spec.legacy = in->minor < LEGACY_BEFORE;
 	subject_for(in, d, &spec, cn, sizeof(cn));
@@ -660,6 +662,8 @@ run(struct init *in)
 	size_t		 i, ncas = 0;
 	int		 rc = KR_FAIL;
 
+	why[0] = '\0';
+
 	printf("%s kubeadm %s tree for %s (%s), Kubernetes 1.%d, %s keys:\n",
 	    in->o.dry_run ? "dry run: would write the" : "writing the",
 	    in->cfg->external_etcd ? "external-etcd" : "stacked-etcd",
@@ -681,7 +685,8 @@ run(struct init *in)
 		else
 			r = do_leaf(in, d, why, sizeof(why));
 		if (r == -1) {
-			warnx("refusing: %s; nothing changed", why);
+			warnx("refusing: %s; nothing changed", why[0] != '\0' ?
+			    why : "see the message above");
 			goto out;
 		}
 	}

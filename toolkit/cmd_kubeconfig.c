@@ -241,6 +241,8 @@ cmd_kubeconfig(int argc, char *argv[])
 	spec.client_auth = 1;
 	spec.not_before = now - BACKDATE;
 	spec.not_after = now + validity;
+	/* pki_sign says why it failed; the key steps only warn */
+	(void)xsnprintf(why, sizeof(why), "key generation or encoding failed");
 	if (pki_genkey(kt, &key) == -1 ||
 	    pki_sign(&spec, &key, &ca.crt, &ca.key, &crt, why, sizeof(why)) ==
 	    -1 || pki_key_pem(&key, &kpem) == -1) {

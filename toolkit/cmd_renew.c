@@ -58,6 +58,7 @@ struct target {
 	const struct target	*copy_of;	/* root kubeconfig = admin.conf */
 	char			 keydesc[32];
 	char			 new_file[PATH_MAX];	/* kubelet: new pem */
+	mode_t			 key_mode;	/* etcd host: old & 0640 */
 	time_t			 new_not_after;
 };
 
@@ -264,10 +265,12 @@ load_target(struct renew *rn, struct target *t, char *why, size_t whylen)
 	struct buf		 b = { NULL, 0 };
 	mbedtls_pk_context	 pk;
 	const struct buf	*cert = &b;
+	struct stat		 kst;
 	char			 tmp[256];
 	int			 rc = -1;
 
 	memset(&kc, 0, sizeof(kc));
+	memset(&kst, 0, sizeof(kst));
 	mbedtls_pk_init(&pk);
 	if (!t->f->have_cert) {
 		(void)xsnprintf(why, whylen, "%s: %s", it->name,
@@ -293,15 +296,24 @@ load_target(struct renew *rn, struct target *t, char *why, size_t whylen)
 		cert = &kc.cert_data;
 		(void)buf_set(&t->old_key, kc.key_data.data, kc.key_data.len);
 		(void)buf_set(&t->conf, b.data, b.len);
-	} else if (it->kind == ITEM_KUBELET &&
-	    strcmp(it->key_path, it->path) == 0) {
+	} else if (it->kind == ITEM_KUBELET) {
+		if (strcmp(it->key_path, it->path) != 0) {
+			(void)xsnprintf(why, whylen, "kubelet.conf names a "
+			    "separate client key (%s): krescue renews the "
+			    "kubelet's one-file layout only; write a new one "
+			    "with 'krescue kubelet --node NAME'", it->key_path);
+			goto out;
+		}
 		(void)buf_set(&t->old_key, b.data, b.len);
 	} else if (root_readfile(&rn->root, it->key_path, &t->old_key,
-	    NULL) == -1 && (rn->o.reuse_keys || errno != ENOENT)) {
+	    &kst) == -1 && (rn->o.reuse_keys || errno != ENOENT)) {
 		(void)xsnprintf(why, whylen, "cannot read %s: %s",
 		    it->key_path, path_error(errno));
 		goto out;
 	}
+	/* a key never gets a wider mode than the owner's and group's read */
+	t->key_mode = t->old_key.len > 0 && kst.st_mode != 0 ?
+	    (kst.st_mode & 0640) | 0400 : 0600;
 	if (x509_parse_certs(cert, &t->old, tmp, sizeof(tmp)) == -1) {
 		(void)xsnprintf(why, whylen, "%s: %s", it->path, tmp);
 		goto out;
@@ -463,7 +475,7 @@ plan_target(struct renew *rn, struct txn *tx, const struct target *t,
 	default:
 		/* Kubespray's etcd files keep their 0640; kubeadm's are set */
 		crt_mode = it->kind == ITEM_ETCD_HOST ? TXN_KEEP_MODE : 0644;
-		key_mode = it->kind == ITEM_ETCD_HOST ? TXN_KEEP_MODE : 0600;
+		key_mode = it->kind == ITEM_ETCD_HOST ? t->key_mode : 0600;
 		if (txn_put_file(tx, it->path, &t->cert_pem, crt_mode, 0) == -1)
 			goto fail;
 		if (!rn->o.reuse_keys || t->old_key.len == 0)

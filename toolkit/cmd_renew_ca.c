@@ -126,8 +126,11 @@ reissue(struct reissue *ri, mbedtls_pk_context *key, time_t now,
 		(void)xsnprintf(why, whylen, "%s: %s", ri->item->name, tmp);
 		goto out;
 	}
-	if (x509_parse_certs(&ri->pem, &neu, tmp, sizeof(tmp)) == -1)
+	if (x509_parse_certs(&ri->pem, &neu, tmp, sizeof(tmp)) == -1) {
+		(void)xsnprintf(why, whylen, "%s: the new certificate does not "
+		    "parse: %s", ri->item->name, tmp);
 		goto out;
+	}
 	if (neu.subject_raw.len != ri->old.subject_raw.len ||
 	    memcmp(neu.subject_raw.p, ri->old.subject_raw.p,
 	    neu.subject_raw.len) != 0) {

@@ -69,6 +69,7 @@ static const char script_text[] =
 "#!/bin/sh\n"
 "# Written by krescue stage; run once by krescue-finish.service on the\n"
 "# first boot after an offline certificate renewal, before the kubelet.\n"
+"umask 077\n"
 "state=" STAGE_STATE "\n"
 "rm -f \"$state/finish-pending\"\n"
 "log=\"$state/finish.log\"\n"
@@ -106,6 +107,7 @@ static const char script_text[] =
 "    grep -q 'name: kubernetes-admin' \"$cfg\" &&\n"
 "    [ \"$(grep -m 1 'server:' \"$cfg\")\" = \"$(grep -m 1 'server:' \"$admin\")\" ]\n"
 "then\n"
+"\trm -f \"$cfg.krescue-new\"\n"
 "\tif cp \"$admin\" \"$cfg.krescue-new\" && chmod 0600 \"$cfg.krescue-new\" &&\n"
 "\t    mv -f \"$cfg.krescue-new\" \"$cfg\"; then\n"
 "\t\tsay \"refreshed $cfg from $admin\"\n"
@@ -205,12 +207,12 @@ stage_usage(FILE *fp)
 }
 
 /*
- * Open the node directory `node` (created, 0755, when `create` says so
- * and it is missing; its parent must exist).  Its host path goes to
+ * Open the node directory `node` (created with mode `create` when that
+ * is not 0 and it is missing; its parent must exist).  Its host path goes to
  * `host`.  Returns a directory fd or -1.
  */
 static int
-open_dir(const struct root *r, const char *node, int create, char *host,
+open_dir(const struct root *r, const char *node, mode_t create, char *host,
     size_t hostsz)
 {
 	char	 parent[PATH_MAX];
@@ -221,7 +223,7 @@ open_dir(const struct root *r, const char *node, int create, char *host,
 		warn("%s", node);
 		return -1;
 	}
-	if (create && mkdir(host, 0755) == 0) {
+	if (create != 0 && mkdir(host, create) == 0) {
 		/* make the new entry durable in its parent */
 		if (xsnprintf(parent, sizeof(parent), "%s", host) == -1)
 			return -1;
@@ -235,7 +237,7 @@ open_dir(const struct root *r, const char *node, int create, char *host,
 			return -1;
 		}
 		close(pfd);
-	} else if (create && errno != EEXIST) {
+	} else if (create != 0 && errno != EEXIST) {
 		warn("mkdir %s", node);
 		return -1;
 	}
@@ -346,7 +348,9 @@ put_bytes(int dfd, const char *node, const char *name, const struct buf *b)
 		}
 		off += (size_t)n;
 	}
-	if (fsync(fd) == -1 || close(fd) == -1) {
+	if (fsync(fd) == -1)
+		goto out;
+	if (close(fd) == -1) {
 		fd = -1;
 		goto out;
 	}
@@ -459,14 +463,15 @@ stage_write(const struct root *r, const char *rootdir)
 		return KR_FAIL;
 
 	if ((unitfd = open_dir(r, STAGE_UNITDIR, 0, host, sizeof(host))) ==
-	    -1 || (wantsfd = open_dir(r, STAGE_WANTS, 1, host,
+	    -1 || (wantsfd = open_dir(r, STAGE_WANTS, 0755, host,
 	    sizeof(host))) == -1)
 		goto out;
 	for (i = 0; i < sizeof(statedirs) / sizeof(statedirs[0]); i++) {
 		if (statefd != -1)
 			close(statefd);
-		if ((statefd = open_dir(r, statedirs[i], 1, host,
-		    sizeof(host))) == -1)
+		/* krescue's own directory holds backups of keys: 0700 */
+		if ((statefd = open_dir(r, statedirs[i], strcmp(statedirs[i],
+		    STAGE_STATE) == 0 ? 0700 : 0755, host, sizeof(host))) == -1)
 			goto out;
 	}
 

@@ -2,6 +2,7 @@
  * krescue: bring a Kubernetes control plane back when its certificates
  * expired, offline.  main() dispatches to one verb per file (cmd_*.c).
  */
+#include <sys/resource.h>
 #include <sys/types.h>
 
 #include <err.h>
@@ -80,9 +81,12 @@ usage(FILE *fp)
 int
 main(int argc, char *argv[])
 {
+	static const struct rlimit nocore = { 0, 0 };
 	size_t	 i;
 	int	 a = 1;
 
+	/* a crash must not leave a core file full of CA keys */
+	(void)setrlimit(RLIMIT_CORE, &nocore);
 	/* every line we print goes out in one piece, even into a pipe */
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	for (; a < argc && argv[a][0] == '-'; a++) {

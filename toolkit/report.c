@@ -70,9 +70,11 @@ tab_flush(FILE *fp, struct tab *t, size_t minwidth, size_t padding)
 			fprintf(fp, "%-*s", (int)width, t->cell[i][c]);
 		}
 		fputc('\n', fp);
+	}
+	/* only now: widths of later rows look back at earlier ones */
+	for (i = 0; i < t->n; i++)
 		for (c = 0; c < t->ncell[i]; c++)
 			free(t->cell[i][c]);
-	}
 	t->n = 0;
 }
 

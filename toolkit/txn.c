@@ -1200,6 +1200,12 @@ ensure_dirs(const struct root *r)
 			warnx("%s: not a directory", dirs[i].path);
 			return -1;
 		}
+		/* ours hold backups of keys: never wider than wanted */
+		if ((st.st_mode & 07777 & ~dirs[i].mode) != 0 &&
+		    dirs[i].mode == 0700 && chmod(host, 0700) == -1) {
+			warn("%s", dirs[i].path);
+			return -1;
+		}
 	}
 	return 0;
 }

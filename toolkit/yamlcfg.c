@@ -22,14 +22,38 @@ struct ydocs {
 	int		 n;
 };
 
+/*
+ * Kubeconfigs hold private keys (client-key-data): every scalar is wiped
+ * before libyaml frees it.  XXX copies libyaml's scanner made while it
+ * grew its own buffers are out of reach (it has no allocator hook).
+ */
 static void
 ydocs_free(struct ydocs *d)
 {
-	int	 i;
+	yaml_node_t	*n;
+	int		 i;
 
-	for (i = 0; i < d->n; i++)
+	for (i = 0; i < d->n; i++) {
+		for (n = d->doc[i].nodes.start; n != NULL &&
+		    n < d->doc[i].nodes.top; n++)
+			if (n->type == YAML_SCALAR_NODE)
+				wipe(n->data.scalar.value,
+				    n->data.scalar.length);
 		yaml_document_delete(&d->doc[i]);
+	}
 	d->n = 0;
+}
+
+static void
+parser_wipe_delete(yaml_parser_t *p)
+{
+	if (p->raw_buffer.start != NULL)
+		wipe(p->raw_buffer.start,
+		    (size_t)(p->raw_buffer.end - p->raw_buffer.start));
+	if (p->buffer.start != NULL)
+		wipe(p->buffer.start,
+		    (size_t)(p->buffer.end - p->buffer.start));
+	yaml_parser_delete(p);
 }
 
 static int
@@ -66,7 +90,7 @@ ydocs_load(const struct buf *b, struct ydocs *d, char *why, size_t whylen)
 	}
 	rc = 0;
 out:
-	yaml_parser_delete(&parser);
+	parser_wipe_delete(&parser);
 	if (rc == -1)
 		ydocs_free(d);
 	return rc;
@@ -431,11 +455,17 @@ kubeadm_config_free(struct kubeadm_config *c)
 	memset(c, 0, sizeof(*c));
 }
 
-/* libyaml marks count characters; the splice below needs bytes. */
+/*
+ * libyaml marks count characters, and not a leading byte-order mark;
+ * the splice below needs bytes.
+ */
 static size_t
 char_to_byte(const unsigned char *p, size_t len, size_t chars)
 {
 	size_t	 i = 0, c = 0;
+
+	if (len >= 3 && p[0] == 0xef && p[1] == 0xbb && p[2] == 0xbf)
+		i = 3;
 
 	while (i < len && c < chars) {
 		i++;
@@ -450,6 +480,60 @@ struct span {
 	size_t		 start, end;
 	const char	*text;
 };
+
+/* How many times `key` appears in the mapping `map`. */
+static int
+ykeys(yaml_document_t *doc, yaml_node_t *map, const char *key)
+{
+	yaml_node_pair_t	*p;
+	yaml_node_t		*k;
+	int			 n = 0;
+
+	if (map == NULL || map->type != YAML_MAPPING_NODE)
+		return 0;
+	for (p = map->data.mapping.pairs.start;
+	    p < map->data.mapping.pairs.top; p++) {
+		k = yaml_document_get_node(doc, p->key);
+		if (k != NULL && k->type == YAML_SCALAR_NODE &&
+		    k->data.scalar.length == strlen(key) &&
+		    memcmp(k->data.scalar.value, key, strlen(key)) == 0)
+			n++;
+	}
+	return n;
+}
+
+/* Does the rewritten kubeconfig carry exactly these base64 values? */
+static int
+kubeconfig_says(const struct buf *b, const char *val[3], char *why,
+    size_t whylen)
+{
+	struct kubeconfig	 kc;
+	const struct buf	*got[3];
+	struct buf		 want = { NULL, 0 };
+	int			 i, rc = -1;
+
+	if (kubeconfig_parse(b, &kc, why, whylen) == -1)
+		return -1;
+	got[0] = &kc.cert_data;
+	got[1] = &kc.key_data;
+	got[2] = &kc.ca_data;
+	for (i = 0; i < 3; i++) {
+		if (val[i] == NULL)
+			continue;
+		if (b64_decode(val[i], strlen(val[i]), &want) == -1 ||
+		    want.len != got[i]->len ||
+		    memcmp(want.data, got[i]->data, want.len) != 0) {
+			(void)xsnprintf(why, whylen, "the rewritten kubeconfig "
+			    "does not read back as written");
+			goto out;
+		}
+	}
+	rc = 0;
+out:
+	buf_free(&want);
+	kubeconfig_free(&kc);
+	return rc;
+}
 
 static int
 by_start(const void *a, const void *b)
@@ -516,13 +600,41 @@ kubeconfig_update(const struct buf *in, const char *cert_b64,
 			    "to replace", field[i]);
 			goto out;
 		}
+		if (ykeys(doc, i < 2 ? us : cl, field[i]) != 1) {
+			(void)xsnprintf(why, whylen, "kubeconfig has %s more "
+			    "than once", field[i]);
+			goto out;
+		}
+		/* only a value written out in place can be replaced there */
+		if (v->data.scalar.style != YAML_PLAIN_SCALAR_STYLE &&
+		    v->data.scalar.style != YAML_SINGLE_QUOTED_SCALAR_STYLE &&
+		    v->data.scalar.style != YAML_DOUBLE_QUOTED_SCALAR_STYLE) {
+			(void)xsnprintf(why, whylen, "%s is a block scalar; "
+			    "krescue rewrites only plain or quoted values",
+			    field[i]);
+			goto out;
+		}
 		sp[n].start = char_to_byte(in->data, in->len,
 		    v->start_mark.index);
 		sp[n].end = char_to_byte(in->data, in->len, v->end_mark.index);
+		if (sp[n].end <= sp[n].start || sp[n].end > in->len ||
+		    in->data[sp[n].start] == '&' || in->data[sp[n].start] == '!' ||
+		    in->data[sp[n].start] == '*') {
+			(void)xsnprintf(why, whylen, "%s carries an anchor, a "
+			    "tag or an alias; krescue does not rewrite it",
+			    field[i]);
+			goto out;
+		}
 		sp[n].text = val[i];
 		n++;
 	}
 	qsort(sp, (size_t)n, sizeof(sp[0]), by_start);
+	for (i = 1; i < n; i++)
+		if (sp[i].start < sp[i - 1].end) {
+			(void)xsnprintf(why, whylen, "two fields of the "
+			    "kubeconfig share one value (an alias?)");
+			goto out;
+		}
 	cap = in->len + 1;
 	for (i = 0; i < n; i++)
 		cap += strlen(sp[i].text);
@@ -540,6 +652,11 @@ kubeconfig_update(const struct buf *in, const char *cert_b64,
 	buf_free(out);
 	out->data = dst;
 	out->len = pos;
+	/* read it back: the three fields must now say what we wrote */
+	if (kubeconfig_says(out, val, why, whylen) == -1) {
+		buf_free(out);
+		goto out;
+	}
 	rc = 0;
 out:
 	free(cur);

@@ -1,15 +1,20 @@
 #!/bin/sh
-# scripts/image/fetch-kernel.sh OUT: fetch and unpack the kernel and BusyBox.
+# scripts/image/fetch-kernel.sh OUT: fetch and unpack the kernel, BusyBox
+# and the dynamically linked userland of the image (LVM).
 #
 # The kernel is Debian's signed kernel, the package linux-image-amd64
-# currently depends on; BusyBox is busybox-static.  Both come through the
-# machine's own apt sources with `apt-get download` (nothing is installed)
-# and are kept in OUT/debs, so a second build uses the cache.  Overrides:
+# currently depends on; BusyBox is busybox-static; the userland is the
+# packages listed in initramfs/packages (lvm2 and the libraries it needs).
+# All come through the machine's own apt sources with `apt-get download`
+# (nothing is installed) and are kept in OUT/debs, so a second build uses
+# the cache.  Overrides:
 #	KERNEL_DEB=path/to/linux-image-*.deb
 #	BUSYBOX_DEB=path/to/busybox-static_*.deb
+#	USERLAND_DEBS=dir   take the userland .debs from dir (one per package)
 # Results:
 #	OUT/kernel/      the kernel package unpacked (dpkg -x)
 #	OUT/busybox/     busybox-static unpacked
+#	OUT/userland/    every package of initramfs/packages unpacked together
 #	OUT/kver         the kernel release, e.g. 6.1.0-57-amd64
 set -eu
 
@@ -17,10 +22,11 @@ out=${1:?usage: fetch-kernel.sh OUT}
 mkdir -p "$out/debs"
 debs=$(cd "$out/debs" && pwd)
 
-# fetch PACKAGE: the .deb of PACKAGE's candidate version, downloaded once.
+# fetch PACKAGE [VERSION]: the .deb of PACKAGE's candidate version (or
+# VERSION), downloaded once.
 fetch() {
-	ver=$(apt-cache policy "$1" 2>/dev/null |
-	    sed -n 's/^ *Candidate: *//p')
+	ver=${2:-$(apt-cache policy "$1" 2>/dev/null |
+	    sed -n 's/^ *Candidate: *//p')}
 	if [ -z "$ver" ] || [ "$ver" = "(none)" ]; then
 		echo "fetch-kernel: no candidate for $1 (apt-get update?)" >&2
 		return 1
@@ -64,6 +70,34 @@ unpack() {
 unpack "$kdeb" "$out/kernel"
 unpack "$bdeb" "$out/busybox"
 
+# The userland: one tree for all its packages, redone when any .deb changes.
+pkgs=$(sed -e 's/#.*//' -e '/^[[:space:]]*$/d' \
+    "$(dirname "$0")/../../initramfs/packages")
+udebs=
+# every candidate version from one apt-cache call (each call costs ~1 s)
+# shellcheck disable=SC2086
+[ -n "${USERLAND_DEBS:-}" ] || cands=$(apt-cache policy $pkgs 2>/dev/null |
+    awk '/^[^ ].*:$/ { p = substr($0, 1, length($0) - 1) }
+	/^ *Candidate:/ { print p, $2 }')
+for p in $pkgs; do
+	if [ -n "${USERLAND_DEBS:-}" ]; then
+		d=$(ls "$USERLAND_DEBS/${p}"_*.deb 2>/dev/null | head -n 1)
+		[ -n "$d" ] || { echo "fetch-kernel: no $p in $USERLAND_DEBS" >&2; exit 1; }
+	else
+		d=$(fetch "$p" "$(echo "$cands" | awk -v p="$p" '$1 == p { print $2 }')")
+	fi
+	udebs="$udebs $d"
+done
+usum=$(for d in $udebs; do sha256sum "$d" | cut -d ' ' -f 1; done | sha256sum |
+    cut -d ' ' -f 1)
+if [ ! -f "$out/userland/.debs-sha256" ] ||
+    [ "$(cat "$out/userland/.debs-sha256")" != "$usum" ]; then
+	rm -rf "$out/userland"
+	mkdir -p "$out/userland"
+	for d in $udebs; do dpkg -x "$d" "$out/userland"; done
+	echo "$usum" >"$out/userland/.debs-sha256"
+fi
+
 kver=$(ls "$out/kernel/lib/modules" | head -n 1)
 if [ -z "$kver" ] || [ ! -f "$out/kernel/boot/vmlinuz-$kver" ]; then
 	echo "fetch-kernel: $kdeb holds no /boot/vmlinuz and /lib/modules" >&2
@@ -74,4 +108,5 @@ fi
 	exit 1
 }
 echo "$kver" >"$out/kver"
-echo "fetch-kernel: kernel $kver ($(basename "$kdeb")), $(basename "$bdeb")" >&2
+echo "fetch-kernel: kernel $kver ($(basename "$kdeb")), $(basename "$bdeb")," \
+    "$(echo "$pkgs" | wc -w) userland packages" >&2

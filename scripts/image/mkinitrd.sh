@@ -9,8 +9,12 @@
 # compressed with `gzip -9 -n` (COMPRESS=xz for xz).  The same inputs give
 # the same bytes.
 #
-# Environment: KRESCUE (default build/krescue), KERNEL_DEB, BUSYBOX_DEB
-# (see fetch-kernel.sh), SOURCE_DATE_EPOCH, COMPRESS=gzip|xz, HOSTCC.
+# Dynamically linked programs (LVM) come from the Debian packages of
+# initramfs/packages with their shared libraries (manifest `elf` lines).
+#
+# Environment: KRESCUE (default build/krescue), KERNEL_DEB, BUSYBOX_DEB,
+# USERLAND_DEBS (see fetch-kernel.sh), SOURCE_DATE_EPOCH, COMPRESS=gzip|xz,
+# HOSTCC.
 set -eu
 export LC_ALL=C
 
@@ -96,12 +100,75 @@ depmod -b "$mods" "$kver"
 rm -f "$mods/lib/modules/$kver"/modules.*.bin \
     "$mods/lib/modules/$kver/modules.builtin.modinfo"
 
+# --- dynamically linked programs (LVM) -------------------------------------
+# An `elf PATH MODE SOURCE` manifest line is a file plus the shared
+# libraries it needs (DT_NEEDED, transitively), taken from the unpacked
+# userland (initramfs/packages) and put in /lib/x86_64-linux-gnu, plus
+# its program interpreter (the dynamic loader) at the path it names.
+ul=$img/userland
+command -v readelf >/dev/null 2>&1 || sh scripts/install-pkgs.sh binutils
+sed -e 's/#.*//' -e '/^[[:space:]]*$/d' \
+    -e "s|@REPO@|$repo|g" -e "s|@KRESCUE@|$krescue|g" \
+    -e "s|@BUSYBOX@|$img/busybox/bin/busybox|g" \
+    -e "s|@USERLAND@|$ul|g" initramfs/manifest >"$img/manifest"
+libdir=/lib/x86_64-linux-gnu
+# find_lib SONAME: the file of SONAME in the userland (symlinks followed)
+find_lib() {
+	for d in lib/x86_64-linux-gnu usr/lib/x86_64-linux-gnu lib usr/lib; do
+		if [ -e "$ul/$d/$1" ]; then
+			readlink -f "$ul/$d/$1"
+			return 0
+		fi
+	done
+	return 1
+}
+# needed ELF: its DT_NEEDED sonames
+needed() {
+	readelf -d "$1" | sed -n 's/.*(NEEDED).*\[\(.*\)\]$/\1/p'
+}
+elf_closure() {
+	queue=$(awk '$1 == "elf" { print $4 }' "$img/manifest")
+	: >"$img/elf.seen"
+	for f in $queue; do
+		[ -f "$f" ] || { echo "mkinitrd: $f: no such program" >&2; return 1; }
+		interp=$(readelf -l "$f" |
+		    sed -n 's/.*Requesting program interpreter: \(.*\)\]$/\1/p')
+		[ -n "$interp" ] || continue
+		# the loader itself is a library of libc; link the path it is
+		# asked for to where it is put
+		[ "$interp" = "$libdir/${interp##*/}" ] ||
+		    echo "slink $interp 0777 $libdir/${interp##*/}"
+		echo "${interp##*/}" >>"$img/elf.seen"
+		src=$(find_lib "${interp##*/}") || {
+			echo "mkinitrd: $f: no loader ${interp##*/} in the userland" >&2
+			return 1
+		}
+		echo "file $libdir/${interp##*/} 0755 $src"
+	done
+	while [ -n "$queue" ]; do
+		next=
+		for f in $queue; do
+			for so in $(needed "$f"); do
+				grep -qxF "$so" "$img/elf.seen" && continue
+				echo "$so" >>"$img/elf.seen"
+				src=$(find_lib "$so") || {
+					echo "mkinitrd: $f needs $so: in no package of initramfs/packages" >&2
+					return 1
+				}
+				echo "file $libdir/$so 0755 $src"
+				next="$next $src"
+			done
+		done
+		queue=$next
+	done
+}
+elf_closure >"$img/elf.list"
+
 # --- the file list -------------------------------------------------------
 list=$img/list
 {
-	sed -e 's/#.*//' -e '/^[[:space:]]*$/d' \
-	    -e "s|@REPO@|$repo|g" -e "s|@KRESCUE@|$krescue|g" \
-	    -e "s|@BUSYBOX@|$img/busybox/bin/busybox|g" initramfs/manifest
+	sed -e 's/^elf /file /' "$img/manifest"
+	cat "$img/elf.list"
 	"$img/busybox/bin/busybox" --list-full | while read -r a; do
 		case $a in
 		*/*) echo "slink /$a 0777 /bin/busybox" ;;
@@ -142,7 +209,7 @@ size=$(wc -c <"$build/krescue.initrd")
 nmod=$(wc -l <"$img/closure")
 echo "build/vmlinuz: kernel $kver, $(wc -c <"$build/vmlinuz") bytes"
 echo "build/krescue.initrd: $size bytes ($((size / 1024)) KiB, $compress)," \
-    "$(wc -l <"$list") entries, $nmod modules," \
+    "$(wc -l <"$list") entries, $nmod modules, $(wc -l <"$img/elf.seen") shared libraries," \
     "$(($(date +%s) - start)) s"
 if [ "$size" -ge $((16 * 1024 * 1024)) ]; then
 	echo "mkinitrd: initrd is not below 16 MiB" >&2

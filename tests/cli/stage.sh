@@ -53,9 +53,12 @@ grep -q '^\[Install\]' "$N$UNIT" && { fail "unit content" "has [Install]"; ok=0;
 [ "$ok" = 1 ] && pass "unit: oneshot, before kubelet, flag condition, flag removed first"
 
 # the script removes the flag before anything else and parses
-first=$(grep -v '^#' "$N$SCRIPT" | grep -v '^state=' | head -n 1)
-if [ "$first" = 'rm -f "$state/finish-pending"' ] && sh -n "$N$SCRIPT"; then
-	pass "finish script removes the flag first and parses"
+# (after setting a private umask: it copies admin credentials)
+first=$(grep -v '^#' "$N$SCRIPT" | grep -v '^state=' | grep -v '^umask 077$' |
+    head -n 1)
+if [ "$first" = 'rm -f "$state/finish-pending"' ] && sh -n "$N$SCRIPT" &&
+    grep -q '^umask 077$' "$N$SCRIPT"; then
+	pass "finish script: private umask, removes the flag first, parses"
 else
 	fail "finish script" "first command: $first"
 fi

@@ -2,8 +2,10 @@
 # tests/e2e/init.sh: initramfs/init's functions on the host, under BusyBox
 # sh (KR_SOURCE_ONLY=1, side effects redirected): kernel parameter parsing
 # (defaults, quoted and comma-separated krescue.args, bad values), device
-# resolution (/dev, PARTUUID from a fake /sys, by-uuid paths) and the
-# result line printed once.
+# resolution (/dev, PARTUUID from a fake /sys, by-uuid paths, dm-N as
+# /dev/mapper names), LVM activation, the reason of a refused renewal,
+# main under a fake krescue (nothing to renew, refused renewal, check) and
+# the result line printed once.
 . "$(dirname "$0")/../lib.sh"
 
 BB=build/image/busybox/bin/busybox
@@ -66,6 +68,80 @@ res() {
 got=$(KR_SOURCE_ONLY=1 KR_SYS="$S" KR_RUN=: "$BB" sh -c '. ./initramfs/init; block_devices' | tr '\n' ' ')
 [ "$got" = "/dev/vda /dev/vda2 " ] && pass "block devices from /sys" ||
     fail "block devices from /sys" "got '$got'"
+
+# device-mapper devices by their /dev/mapper name (LVM logical volumes)
+mkdir -p "$S/class/block/dm-0/dm"
+echo krvg-root >"$S/class/block/dm-0/dm/name"
+got=$(KR_SOURCE_ONLY=1 KR_SYS="$S" KR_RUN=: "$BB" sh -c '. ./initramfs/init; block_devices' | tr '\n' ' ')
+[ "$got" = "/dev/mapper/krvg-root /dev/vda /dev/vda2 " ] &&
+    pass "block devices: dm-N listed as /dev/mapper/NAME" ||
+    fail "block devices: dm-N as /dev/mapper/NAME" "got '$got'"
+rm -rf "$S/class/block/dm-0"
+
+# LVM activation: vgscan --mknodes, then vgchange -ay, before every scan
+got=$(KR_SOURCE_ONLY=1 "$BB" sh -c '. ./initramfs/init
+    lvm() { echo "lvm $*" >&3; }; activate_lvm' 3>&1 >/dev/null | tr '\n' '|')
+case $got in
+"lvm vgscan --mknodes|lvm vgchange -ay --sysinit|") pass "activate_lvm: vgscan --mknodes, vgchange -ay" ;;
+*) fail "activate_lvm" "got '$got'" ;;
+esac
+got=$(KR_SOURCE_ONLY=1 KR_RUN=: "$BB" sh -c '. ./initramfs/init
+    lvm() { echo "  1 logical volume(s) in volume group \"vg0\" now active"; }
+    RUN= activate_lvm; echo "active=$LVM_ACTIVE"' | tr '\n' '|')
+[ "$got" = 'krescue: lvm: 1 logical volume(s) in volume group "vg0" now active|active=1|' ] &&
+    pass "activate_lvm: reports what it activated" || fail "activate_lvm report" "got '$got'"
+
+# the reason of a refused renewal, from krescue's stderr
+printf 'krescue: renewing 15 certificates\nkrescue: refusing: apiserver: /etc/kubernetes/pki/apiserver.crt: corrupt certificate; nothing changed\n' \
+    >"$TMP/renew.err"
+got=$(KR_SOURCE_ONLY=1 "$BB" sh -c '. ./initramfs/init; why_from "$1"' sh "$TMP/renew.err")
+[ "$got" = "apiserver: /etc/kubernetes/pki/apiserver.crt: corrupt certificate; nothing changed" ] &&
+    pass "why_from: the last krescue message, without 'refusing:'" || fail "why_from" "got '$got'"
+
+# main with a fake krescue: check 0 + renew -> nothing to renew, no
+# read-write remount; check 3 + renew refused -> failed with the reason
+cat >"$TMP/fake-krescue" <<'FAKE'
+#!/bin/sh
+case $1 in
+version) echo "krescue fake" ;;
+check) echo "15 certificates: 15 ok, 0 expiring"; exit "${FAKE_CHECK:-0}" ;;
+renew) echo "krescue: refusing: apiserver: corrupt certificate; nothing changed" >&2; exit 1 ;;
+stage) exit 0 ;;
+esac
+FAKE
+chmod +x "$TMP/fake-krescue"
+mkdir -p "$TMP/node/etc/kubernetes"
+: >"$TMP/node/etc/fstab"
+initmain() {
+	printf '%s\n' "$1" >"$TMP/cmdline"
+	FAKE_CHECK=$2 KR_SOURCE_ONLY=1 KR_CMDLINE="$TMP/cmdline" KR_RUN=echo \
+	    KR_MNT="$TMP/node" KR_RUNDIR="$TMP/run" KR_KRESCUE="$TMP/fake-krescue" \
+	    "$BB" sh -c '. ./initramfs/init; main' 2>&1
+}
+got=$(initmain "krescue.action=renew krescue.root=/dev/vda krescue.settle=0" 0)
+case $got in
+*"KRESCUE-RESULT: ok nothing to renew on /dev/vda: every certificate is fine (15 certificates: 15 ok, 0 expiring)"*)
+	case $got in
+	*remount,rw*) fail "renew, nothing to renew" "remounted read-write" ;;
+	*) pass "renew with every certificate fine: ok nothing to renew, never read-write" ;;
+	esac ;;
+*) fail "renew, nothing to renew" "$(echo "$got" | grep RESULT)" ;;
+esac
+got=$(initmain "krescue.action=renew krescue.root=/dev/vda krescue.settle=0" 3)
+case $got in
+*"KRESCUE-RESULT: failed krescue renew exited 1 on /dev/vda: apiserver: corrupt certificate; nothing changed"*)
+	pass "must fail: refused renewal names the reason" ;;
+*) fail "must fail: refused renewal" "$(echo "$got" | grep RESULT)" ;;
+esac
+got=$(initmain "krescue.action=check krescue.root=/dev/vda krescue.settle=0" 3)
+case $got in
+*"KRESCUE-RESULT: ok check on /dev/vda: certificates expired or invalid (exit 3; 15 certificates: 15 ok, 0 expiring)"*)
+	case $got in
+	*remount,rw*) fail "action=check" "remounted read-write" ;;
+	*) pass "action=check: the check's summary in the result line, read-only" ;;
+	esac ;;
+*) fail "action=check" "$(echo "$got" | grep RESULT)" ;;
+esac
 
 # the result line is printed once, whatever follows
 got=$(KR_SOURCE_ONLY=1 KR_RUN=: "$BB" sh -c '. ./initramfs/init
