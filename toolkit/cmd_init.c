@@ -203,9 +203,13 @@ settle_config(struct init *in)
 		c->bind_port = o->bind_port;
 	if (o->cert_sans != NULL) {
 		list = xstrdup(o->cert_sans);
-		for (tok = strtok(list, ","); tok != NULL &&
-		    c->ncert_sans < KCFG_MAXSANS; tok = strtok(NULL, ","))
+		for (tok = strtok(list, ","); tok != NULL;
+		    tok = strtok(NULL, ",")) {
+			if (c->ncert_sans == KCFG_MAXSANS)
+				usage_error("init", "--cert-sans: at most %d "
+				    "names", KCFG_MAXSANS);
 			c->cert_sans[c->ncert_sans++] = xstrdup(tok);
+		}
 		free(list);
 	}
 	if (c->service_subnet == NULL)
@@ -214,7 +218,7 @@ settle_config(struct init *in)
 		c->dns_domain = xstrdup("cluster.local");
 	if (c->cluster_name == NULL)
 		c->cluster_name = xstrdup("kubernetes");
-	if (c->bind_port <= 0)
+	if (c->bind_port == 0)
 		c->bind_port = 6443;
 	if (c->cert_dir == NULL)
 		c->cert_dir = xstrdup(KUBE_DIR "/pki");
@@ -241,6 +245,13 @@ validate(struct init *in, char *why, size_t whylen)
 		return xsnprintf(why, whylen, "apiVersion %s: krescue reads "
 		    "kubeadm.k8s.io/v1beta2, v1beta3 and v1beta4",
 		    c->api_version), -1;
+	/* bounded here, so that the paths and names built below always fit */
+	if (strlen(c->cert_dir) > PATH_MAX - 64 || c->cert_dir[0] != '/')
+		return xsnprintf(why, whylen, "certificatesDir must be an "
+		    "absolute path of at most %d bytes", PATH_MAX - 64), -1;
+	if (strlen(c->cluster_name) > 200 || c->cluster_name[0] == '\0')
+		return xsnprintf(why, whylen, "clusterName must have 1 to 200 "
+		    "characters"), -1;
 	if (c->node_name == NULL)
 		return xsnprintf(why, whylen, "no node name: set "
 		    "nodeRegistration.name or --node-name"), -1;

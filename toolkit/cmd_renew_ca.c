@@ -338,6 +338,7 @@ cmd_renew_ca(int argc, char *argv[])
 	open_root_or_exit(&r, rootdir);
 	if (layout_discover(&r, config, &c->lo) == -1) {
 		warnx("%s", c->lo.layout_error);
+		layout_free(&c->lo);
 		free(c);
 		return KR_FAIL;
 	}

@@ -330,8 +330,13 @@ read_node_part(yaml_document_t *doc, yaml_node_t *root,
 	if (port == NULL)
 		port = ystr(ypath(doc, root,
 		    "controlPlane.localAPIEndpoint.bindPort"));
-	if (port != NULL)
-		c->bind_port = atoi(port);
+	if (port != NULL) {
+		char *end;
+		long v = strtol(port, &end, 10);
+
+		/* out of range or not a number: left for validation to refuse */
+		c->bind_port = *end == '\0' && v > 0 && v <= 65535 ? (int)v : -1;
+	}
 	free(port);
 }
 
