@@ -247,17 +247,16 @@ next:
 	return fd;
 }
 
+/* Wait, within the deadline, until the socket is ready for `events`. */
 static int
-bio_send(void *ctx, const unsigned char *p, size_t len)
+bio_wait(struct conn *c, short events, int failure)
 {
-	struct conn	*c = ctx;
 	struct pollfd	 pfd;
-	ssize_t		 n;
 	int		 rc;
 
 	for (;;) {
 		pfd.fd = c->fd;
-		pfd.events = POLLOUT;
+		pfd.events = events;
 		rc = poll(&pfd, 1, ms_left(c));
 		if (rc == -1 && errno == EINTR)
 			continue;
@@ -265,8 +264,20 @@ bio_send(void *ctx, const unsigned char *p, size_t len)
 			c->timed_out = 1;
 			return MBEDTLS_ERR_SSL_TIMEOUT;
 		}
-		if (rc == -1)
-			return MBEDTLS_ERR_NET_SEND_FAILED;
+		return rc == -1 ? failure : 0;
+	}
+}
+
+static int
+bio_send(void *ctx, const unsigned char *p, size_t len)
+{
+	struct conn	*c = ctx;
+	ssize_t		 n;
+	int		 rc;
+
+	for (;;) {
+		if ((rc = bio_wait(c, POLLOUT, MBEDTLS_ERR_NET_SEND_FAILED)) != 0)
+			return rc;
 		n = send(c->fd, p, len, MSG_NOSIGNAL);
 		if (n >= 0)
 			return (int)n;
@@ -282,22 +293,12 @@ static int
 bio_recv(void *ctx, unsigned char *p, size_t len)
 {
 	struct conn	*c = ctx;
-	struct pollfd	 pfd;
 	ssize_t		 n;
 	int		 rc;
 
 	for (;;) {
-		pfd.fd = c->fd;
-		pfd.events = POLLIN;
-		rc = poll(&pfd, 1, ms_left(c));
-		if (rc == -1 && errno == EINTR)
-			continue;
-		if (rc == 0) {
-			c->timed_out = 1;
-			return MBEDTLS_ERR_SSL_TIMEOUT;
-		}
-		if (rc == -1)
-			return MBEDTLS_ERR_NET_RECV_FAILED;
+		if ((rc = bio_wait(c, POLLIN, MBEDTLS_ERR_NET_RECV_FAILED)) != 0)
+			return rc;
 		n = recv(c->fd, p, len, 0);
 		if (n >= 0)
 			return (int)n;
