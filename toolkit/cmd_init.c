@@ -334,11 +334,26 @@ sans_for(const struct init *in, const struct def *d, struct pki_spec *sp,
 				    "(kubeadm drops it too)", c->cert_sans[i]);
 		}
 	} else if (d->sans == S_ETCD) {
+		char *const *extra = strcmp(d->name, "etcd-server") == 0 ?
+		    c->etcd_server_sans : c->etcd_peer_sans;
+		int nextra = strcmp(d->name, "etcd-server") == 0 ?
+		    c->netcd_server_sans : c->netcd_peer_sans;
+
 		ADD_DNS(c->node_name);
 		ADD_DNS("localhost");
 		ADD_IP(c->advertise_address);
 		ADD_IP("127.0.0.1");
 		ADD_IP("::1");
+		/* etcd.local.serverCertSANs / peerCertSANs, as kubeadm */
+		for (i = 0; i < nextra; i++) {
+			if (is_ip(extra[i]))
+				ADD_IP(extra[i]);
+			else if (is_san_name(extra[i]))
+				ADD_DNS(extra[i]);
+			else
+				warnx("warning: etcd SAN \"%s\" is neither an IP "
+				    "nor a DNS name; dropped", extra[i]);
+		}
 	}
 #undef ADD_DNS
 #undef ADD_IP
@@ -359,7 +374,8 @@ static int
 put(struct init *in, const char *path, const struct buf *b, mode_t mode,
     int secret, const char *what)
 {
-	printf("  write %-36s %s\n", path, what);
+	if (!quiet)
+		printf("  write %-36s %s\n", path, what);
 	in->nwrite++;
 	if (in->o.dry_run)
 		return 0;
@@ -432,7 +448,8 @@ do_ca(struct init *in, const struct def *d, struct caslot *s, char *why,
 			    "%s", crt, tmp);
 			goto out;
 		}
-		printf("  keep  %-36s existing CA\n", crt);
+		if (!quiet)
+			printf("  keep  %-36s existing CA\n", crt);
 		in->nkeep++;
 		s->ready = 1;
 		rc = 0;
@@ -509,9 +526,10 @@ keep_existing(struct init *in, const char *name, const char *path)
 	layout_free(&c->lo);
 	free(c);
 	if (keep) {
-		printf("  keep  %-36s valid\n", path);
+		if (!quiet)
+			printf("  keep  %-36s valid\n", path);
 		in->nkeep++;
-	} else
+	} else if (!quiet)
 		printf("  (%s is not valid: replacing it)\n", path);
 	return keep;
 }
@@ -612,7 +630,9 @@ do_sa(struct init *in, char *why, size_t whylen)
 	have_key = root_exists(&in->root, kpath);
 	have_pub = root_exists(&in->root, ppath);
 	if (have_key && have_pub) {
-		printf("  keep  %-36s existing service-account keys\n", kpath);
+		if (!quiet)
+			printf("  keep  %-36s existing service-account "
+			    "keys\n", kpath);
 		in->nkeep++;
 		rc = 0;
 		goto out;
@@ -675,11 +695,13 @@ run(struct init *in)
 
 	why[0] = '\0';
 
-	printf("%s kubeadm %s tree for %s (%s), Kubernetes 1.%d, %s keys:\n",
-	    in->o.dry_run ? "dry run: would write the" : "writing the",
-	    in->cfg->external_etcd ? "external-etcd" : "stacked-etcd",
-	    in->cfg->node_name, in->cfg->advertise_address, in->minor,
-	    pki_keytype_name(in->kt));
+	if (!quiet)
+		printf("%s kubeadm %s tree for %s (%s), Kubernetes 1.%d, %s "
+		    "keys:\n", in->o.dry_run ? "dry run: would write the" :
+		    "writing the", in->cfg->external_etcd ? "external-etcd" :
+		    "stacked-etcd", in->cfg->node_name,
+		    in->cfg->advertise_address, in->minor,
+		    pki_keytype_name(in->kt));
 	if (!in->o.dry_run && (in->tx = txn_begin(&in->root, KRESCUE_VERSION,
 	    in->now)) == NULL)
 		return errno == EWOULDBLOCK ? KR_FAIL : KR_IO;

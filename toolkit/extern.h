@@ -128,6 +128,10 @@ struct kubeadm_config {
 	int64_t		 ca_validity;		/* seconds, 0 = unset */
 	char		*cert_sans[KCFG_MAXSANS];
 	int		 ncert_sans;
+	char		*etcd_server_sans[KCFG_MAXSANS];	/* etcd.local */
+	int		 netcd_server_sans;
+	char		*etcd_peer_sans[KCFG_MAXSANS];
+	int		 netcd_peer_sans;
 	int		 external_etcd;
 	char		*etcd_ca_file;
 	char		*etcd_cert_file;

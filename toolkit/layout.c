@@ -439,6 +439,16 @@ layout_expected_sans(const struct layout *lo, const struct item *it,
 		n = put(out, max, n, c->advertise_address);
 		n = put(out, max, n, "127.0.0.1");
 		n = put(out, max, n, "::1");
+		if (strcmp(it->name, "etcd-server") == 0)
+			for (i = 0; i < c->netcd_server_sans; i++)
+				if (is_san_name(c->etcd_server_sans[i]))
+					n = put(out, max, n,
+					    c->etcd_server_sans[i]);
+		if (strcmp(it->name, "etcd-peer") == 0)
+			for (i = 0; i < c->netcd_peer_sans; i++)
+				if (is_san_name(c->etcd_peer_sans[i]))
+					n = put(out, max, n,
+					    c->etcd_peer_sans[i]);
 	}
 	return n;
 }

@@ -340,13 +340,38 @@ read_node_part(yaml_document_t *doc, yaml_node_t *root,
 	free(port);
 }
 
+/* A list of strings at a dotted path, into out[] (KCFG_MAXSANS at most). */
+static int
+ylist(yaml_document_t *doc, yaml_node_t *root, const char *path,
+    char *out[], int *n, char *why, size_t whylen)
+{
+	yaml_node_t		*seq;
+	yaml_node_item_t	*it;
+	char			*s;
+
+	seq = ypath(doc, root, path);
+	if (seq == NULL || seq->type != YAML_SEQUENCE_NODE)
+		return 0;
+	for (it = seq->data.sequence.items.start;
+	    it < seq->data.sequence.items.top; it++) {
+		if ((s = ystr(yaml_document_get_node(doc, *it))) == NULL)
+			continue;
+		if (*n == KCFG_MAXSANS) {
+			free(s);
+			(void)xsnprintf(why, whylen, "more than %d entries in %s",
+			    KCFG_MAXSANS, path);
+			return -1;
+		}
+		out[(*n)++] = s;
+	}
+	return 0;
+}
+
 static int
 read_cluster_part(yaml_document_t *doc, yaml_node_t *root,
     struct kubeadm_config *c, char *why, size_t whylen)
 {
-	yaml_node_t		*sans, *ext;
-	yaml_node_item_t	*it;
-	char			*s;
+	yaml_node_t		*ext;
 
 	set_str(&c->api_version, ystr(yget(doc, root, "apiVersion")));
 	set_str(&c->k8s_version, ystr(yget(doc, root, "kubernetesVersion")));
@@ -366,23 +391,13 @@ read_cluster_part(yaml_document_t *doc, yaml_node_t *root,
 	    "caCertificateValidityPeriod"), "caCertificateValidityPeriod", why,
 	    whylen) == -1)
 		return -1;
-	sans = ypath(doc, root, "apiServer.certSANs");
-	if (sans != NULL && sans->type == YAML_SEQUENCE_NODE) {
-		for (it = sans->data.sequence.items.start;
-		    it < sans->data.sequence.items.top; it++) {
-			s = ystr(yaml_document_get_node(doc, *it));
-			if (s == NULL)
-				continue;
-			if (c->ncert_sans == KCFG_MAXSANS) {
-				free(s);
-				(void)xsnprintf(why, whylen,
-				    "more than %d apiServer.certSANs",
-				    KCFG_MAXSANS);
-				return -1;
-			}
-			c->cert_sans[c->ncert_sans++] = s;
-		}
-	}
+	if (ylist(doc, root, "apiServer.certSANs", c->cert_sans,
+	    &c->ncert_sans, why, whylen) == -1 ||
+	    ylist(doc, root, "etcd.local.serverCertSANs", c->etcd_server_sans,
+	    &c->netcd_server_sans, why, whylen) == -1 ||
+	    ylist(doc, root, "etcd.local.peerCertSANs", c->etcd_peer_sans,
+	    &c->netcd_peer_sans, why, whylen) == -1)
+		return -1;
 	ext = ypath(doc, root, "etcd.external");
 	if (ext != NULL && ext->type == YAML_MAPPING_NODE) {
 		c->external_etcd = 1;
@@ -454,6 +469,10 @@ kubeadm_config_free(struct kubeadm_config *c)
 	free(c->encryption_algorithm);
 	for (i = 0; i < c->ncert_sans; i++)
 		free(c->cert_sans[i]);
+	for (i = 0; i < c->netcd_server_sans; i++)
+		free(c->etcd_server_sans[i]);
+	for (i = 0; i < c->netcd_peer_sans; i++)
+		free(c->etcd_peer_sans[i]);
 	free(c->etcd_ca_file);
 	free(c->etcd_cert_file);
 	free(c->etcd_key_file);
