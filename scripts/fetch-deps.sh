@@ -12,7 +12,7 @@ set -eu
 
 top=$(cd "$(dirname "$0")/.." && pwd)
 lock="$top/scripts/deps.lock"
-srcdir="$top/build/src"
+srcdir=${KRESCUE_SRCDIR:-$top/build/src}
 mkdir -p "$srcdir"
 
 say() { printf 'deps: %s\n' "$*" >&2; }
