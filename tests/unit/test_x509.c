@@ -54,26 +54,6 @@ static const char *kubeconfigs[] = { "admin.conf", "controller-manager.conf",
 static char	 tmpdir[64];
 static char	 fixabs[PATH_MAX];	/* FIX as an absolute path */
 
-static int
-slurp(const char *path, struct buf *b)
-{
-	FILE	*f;
-	long	 n;
-
-	buf_free(b);
-	if ((f = fopen(path, "rb")) == NULL)
-		return -1;
-	if (fseek(f, 0, SEEK_END) == -1 || (n = ftell(f)) < 0 ||
-	    fseek(f, 0, SEEK_SET) == -1) {
-		fclose(f);
-		return -1;
-	}
-	b->data = xmalloc((size_t)n + 1);
-	b->len = fread(b->data, 1, (size_t)n, f);
-	b->data[b->len] = '\0';
-	fclose(f);
-	return b->len == (size_t)n ? 0 : -1;
-}
 
 static int
 load_crt(const char *path, mbedtls_x509_crt *crt)
@@ -83,7 +63,7 @@ load_crt(const char *path, mbedtls_x509_crt *crt)
 	int		 rc;
 
 	mbedtls_x509_crt_init(crt);
-	if (slurp(path, &b) == -1)
+	if (unit_slurp(path, &b) == -1)
 		return -1;
 	rc = x509_parse_certs(&b, crt, why, sizeof(why));
 	buf_free(&b);
@@ -98,7 +78,7 @@ load_key(const char *path, mbedtls_pk_context *pk)
 	int		 rc;
 
 	mbedtls_pk_init(pk);
-	if (slurp(path, &b) == -1)
+	if (unit_slurp(path, &b) == -1)
 		return -1;
 	rc = x509_parse_key(&b, pk, why, sizeof(why));
 	buf_free(&b);
@@ -347,7 +327,7 @@ test_fixture_certs(void)
 	for (v = 0; v < 2; v++) {
 		(void)snprintf(path, sizeof(path), FIX "/%s/check-expiration.txt",
 		    versions[v]);
-		if (slurp(path, &table) == -1)
+		if (unit_slurp(path, &table) == -1)
 			(void)buf_set(&table, "", 0);
 		for (i = 0; i < sizeof(certs) / sizeof(certs[0]); i++) {
 			(void)snprintf(label, sizeof(label), "%s/%s.crt",
@@ -360,7 +340,7 @@ test_fixture_certs(void)
 			rc |= load_key(path, &key);
 			(void)snprintf(path, sizeof(path), FIX "/%s/%s.crt.txt",
 			    versions[v], certs[i].crt);
-			rc |= slurp(path, &dump);
+			rc |= unit_slurp(path, &dump);
 			(void)snprintf(path, sizeof(path), FIX "/%s/%s.crt",
 			    versions[v], certs[i].crt);
 			rc |= load_crt(path, &crt);
@@ -393,12 +373,12 @@ test_fixture_certs(void)
 			mbedtls_x509_crt_init(&crt);
 			mbedtls_pk_init(&key);
 			memset(&kc, 0, sizeof(kc));
-			rc = slurp(path, &b);
+			rc = unit_slurp(path, &b);
 			rc |= kubeconfig_parse(&b, &kc, why, sizeof(why));
 			(void)snprintf(path, sizeof(path),
 			    FIX "/%s/%s.client-crt.txt", versions[v],
 			    kubeconfigs[i]);
-			rc |= slurp(path, &dump);
+			rc |= unit_slurp(path, &dump);
 			if (rc == 0)
 				rc = x509_parse_certs(&kc.cert_data, &crt, why,
 				    sizeof(why)) | x509_parse_key(&kc.key_data,
@@ -540,7 +520,7 @@ tmpfile_buf(const char *name, struct buf *b)
 	char	 path[256];
 
 	(void)snprintf(path, sizeof(path), "%s/%s", tmpdir, name);
-	return slurp(path, b);
+	return unit_slurp(path, b);
 }
 
 static void
@@ -570,9 +550,9 @@ test_encodings(void)
 	int			 rc;
 
 	rc = load_crt(FIX "/kubeadm-v1.28.4/pki/apiserver.crt", &pem);
-	rc |= slurp(FIX "/kubeadm-v1.28.4/pki/apiserver.crt", &crtb);
-	rc |= slurp(FIX "/kubeadm-v1.28.4/pki/apiserver.key", &keyb);
-	rc |= slurp(FIX "/kubeadm-v1.28.4/pki/ca.crt", &cab);
+	rc |= unit_slurp(FIX "/kubeadm-v1.28.4/pki/apiserver.crt", &crtb);
+	rc |= unit_slurp(FIX "/kubeadm-v1.28.4/pki/apiserver.key", &keyb);
+	rc |= unit_slurp(FIX "/kubeadm-v1.28.4/pki/ca.crt", &cab);
 	CHECK("encodings: fixtures load", rc == 0);
 
 	/* DER, as openssl converts it */

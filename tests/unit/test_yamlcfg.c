@@ -15,26 +15,6 @@
 
 static const char *versions[] = { "kubeadm-v1.28.4", "kubeadm-v1.20.2" };
 
-static int
-slurp(const char *path, struct buf *b)
-{
-	FILE	*f;
-	long	 n;
-
-	buf_free(b);
-	if ((f = fopen(path, "rb")) == NULL)
-		return -1;
-	if (fseek(f, 0, SEEK_END) == -1 || (n = ftell(f)) < 0 ||
-	    fseek(f, 0, SEEK_SET) == -1) {
-		fclose(f);
-		return -1;
-	}
-	b->data = xmalloc((size_t)n + 1);
-	b->len = fread(b->data, 1, (size_t)n, f);
-	b->data[b->len] = '\0';
-	fclose(f);
-	return b->len == (size_t)n ? 0 : -1;
-}
 
 static void
 str_buf(const char *s, struct buf *b)
@@ -79,14 +59,14 @@ test_fixture_kubeconfigs(void)
 	for (v = 0; v < 2; v++) {
 		(void)snprintf(path, sizeof(path), FIX "/%s/pki/ca.crt",
 		    versions[v]);
-		if (slurp(path, &ca) == -1)
+		if (unit_slurp(path, &ca) == -1)
 			buf_free(&ca);
 		for (i = 0; i < sizeof(tab) / sizeof(tab[0]); i++) {
 			(void)snprintf(path, sizeof(path), FIX "/%s/%s",
 			    versions[v], tab[i].file);
 			(void)snprintf(name, sizeof(name), "%s/%s: read",
 			    versions[v], tab[i].file);
-			CHECK(name, slurp(path, &b) == 0);
+			CHECK(name, unit_slurp(path, &b) == 0);
 			why[0] = '\0';
 			rc = kubeconfig_parse(&b, &kc, why, sizeof(why));
 			(void)snprintf(name, sizeof(name), "%s/%s: parses",
@@ -313,7 +293,7 @@ test_fixture_kubeadm_configs(void)
 	for (v = 0; v < 2; v++) {
 		(void)snprintf(path, sizeof(path), FIX "/%s/kubeadm-config.yaml",
 		    versions[v]);
-		if (slurp(path, &b) == -1)
+		if (unit_slurp(path, &b) == -1)
 			buf_free(&b);
 		rc = kubeadm_config_parse(&b, &c, why, sizeof(why));
 #define KC(what, cond) do {						\

@@ -37,4 +37,28 @@ static int unit_failed;
 
 #define UNIT_DONE() return unit_failed ? 1 : 0
 
+#ifdef KRESCUE_EXTERN_H
+/* A whole file into a NUL-terminated buffer (tests read fixtures). */
+static int __attribute__((unused))
+unit_slurp(const char *path, struct buf *b)
+{
+	FILE	*f;
+	long	 n;
+
+	buf_free(b);
+	if ((f = fopen(path, "rb")) == NULL)
+		return -1;
+	if (fseek(f, 0, SEEK_END) == -1 || (n = ftell(f)) < 0 ||
+	    fseek(f, 0, SEEK_SET) == -1) {
+		fclose(f);
+		return -1;
+	}
+	b->data = xmalloc((size_t)n + 1);
+	b->len = fread(b->data, 1, (size_t)n, f);
+	b->data[b->len] = '\0';
+	fclose(f);
+	return b->len == (size_t)n ? 0 : -1;
+}
+#endif
+
 #endif /* KRESCUE_UNIT_H */
