@@ -534,11 +534,10 @@ next_steps(const struct renew *rn)
 		printf("  This is a mounted node disk: boot the node; the "
 		    "kubelet starts the\n  control plane with the new files.\n");
 	else
-		printf("  Restart the control plane: move each file of "
-		    "/etc/kubernetes/manifests\n  out and back (the kubelet "
-		    "restarts the static pods), then\n  'systemctl restart "
-		    "kubelet'%s.\n", kubelet ? " (its client certificate "
-		    "changed)" : "");
+		printf("  Restart the control plane: 'krescue restart' moves "
+		    "the static-pod\n  manifests out and back, restarts the "
+		    "kubelet%s and checks the\n  API server.\n", kubelet ?
+		    " (its client certificate changed)" : "");
 	printf("  Undo everything with: krescue rollback%s%s\n",
 	    strcmp(rn->o.rootdir, "/") != 0 ? " --root " : "",
 	    strcmp(rn->o.rootdir, "/") != 0 ? rn->o.rootdir : "");
