@@ -539,7 +539,6 @@ do_leaf(struct init *in, const struct def *d, char *why, size_t whylen)
 {
 	struct pki_spec		 spec;
 	struct caslot		*s;
-	mbedtls_pk_context	 key;
 	struct buf		 crt = { NULL, 0 }, kpem = { NULL, 0 };
 	struct buf		 conf = { NULL, 0 };
 	struct kcgen		 g;
@@ -548,7 +547,6 @@ do_leaf(struct init *in, const struct def *d, char *why, size_t whylen)
 	char			 tmp[256];
 	int			 rc = -1;
 
-	mbedtls_pk_init(&key);
 	if (d->kind == K_CONF)
 		(void)xsnprintf(path, sizeof(path), "%s/%s", KUBE_DIR, d->base);
 	else {
@@ -565,7 +563,6 @@ do_leaf(struct init *in, const struct def *d, char *why, size_t whylen)
 		(void)xsnprintf(why, whylen, "%s: no CA %s", d->name, d->ca);
 		goto out;
 	}
-	(void)xsnprintf(tmp, sizeof(tmp), "key generation or encoding failed");
 	memset(&spec, 0, sizeof(spec));
 	spec.legacy = in->minor < LEGACY_BEFORE;
 	subject_for(in, d, &spec, cn, sizeof(cn));
@@ -574,9 +571,8 @@ do_leaf(struct init *in, const struct def *d, char *why, size_t whylen)
 	spec.not_before = not_before(in, d);
 	spec.not_after = in->now + in->cfg->cert_validity;
 	sans_for(in, d, &spec, store);
-	if (pki_genkey(in->kt, &key) == -1 ||
-	    pki_sign(&spec, &key, &s->ca.crt, &s->ca.key, &crt, tmp,
-	    sizeof(tmp)) == -1 || pki_key_pem(&key, &kpem) == -1) {
+	if (pki_issue(&spec, in->kt, &s->ca.crt, &s->ca.key, &crt, &kpem, tmp,
+	    sizeof(tmp)) == -1) {
 		(void)xsnprintf(why, whylen, "%s: %s", d->name, tmp);
 		goto out;
 	}
@@ -607,7 +603,6 @@ do_leaf(struct init *in, const struct def *d, char *why, size_t whylen)
 		goto out;
 	rc = 0;
 out:
-	mbedtls_pk_free(&key);
 	buf_free(&crt);
 	buf_free(&kpem);
 	buf_free(&conf);

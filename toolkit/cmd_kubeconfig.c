@@ -131,7 +131,6 @@ cmd_kubeconfig(int argc, char *argv[])
 	struct ca		 ca;
 	struct pki_spec		 spec;
 	struct kcgen		 g;
-	mbedtls_pk_context	 key;
 	enum pki_keytype	 kt = PKI_RSA2048;
 	struct buf		 crt = { NULL, 0 }, kpem = { NULL, 0 };
 	struct buf		 out = { NULL, 0 };
@@ -202,7 +201,6 @@ cmd_kubeconfig(int argc, char *argv[])
 
 	lo = xcalloc(1, sizeof(*lo));
 	ca_init(&ca);
-	mbedtls_pk_init(&key);
 	open_root_or_exit(&r, rootdir);
 	if (layout_discover(&r, config, lo) == -1 && from == NULL) {
 		warnx("%s", lo->layout_error);
@@ -241,11 +239,8 @@ cmd_kubeconfig(int argc, char *argv[])
 	spec.client_auth = 1;
 	spec.not_before = now - BACKDATE;
 	spec.not_after = now + validity;
-	/* pki_sign says why it failed; the key steps only warn */
-	(void)xsnprintf(why, sizeof(why), "key generation or encoding failed");
-	if (pki_genkey(kt, &key) == -1 ||
-	    pki_sign(&spec, &key, &ca.crt, &ca.key, &crt, why, sizeof(why)) ==
-	    -1 || pki_key_pem(&key, &kpem) == -1) {
+	if (pki_issue(&spec, kt, &ca.crt, &ca.key, &crt, &kpem, why,
+	    sizeof(why)) == -1) {
 		warnx("cannot sign: %s", why);
 		rc = KR_IO;
 		goto out;
@@ -280,7 +275,6 @@ out:
 	buf_free(&out);
 	buf_free(&crt);
 	buf_free(&kpem);
-	mbedtls_pk_free(&key);
 	ca_free(&ca);
 	layout_free(lo);
 	free(lo);

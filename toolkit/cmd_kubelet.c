@@ -105,7 +105,6 @@ cmd_kubelet(int argc, char *argv[])
 	struct pki_spec		 spec;
 	struct kcgen		 g;
 	struct txn		*tx = NULL;
-	mbedtls_pk_context	 key;
 	struct buf		 crt = { NULL, 0 }, kpem = { NULL, 0 };
 	struct buf		 pem = { NULL, 0 }, conf = { NULL, 0 };
 	const char		*node = NULL, *rootdir = "/", *from = NULL;
@@ -163,7 +162,6 @@ cmd_kubelet(int argc, char *argv[])
 
 	lo = xcalloc(1, sizeof(*lo));
 	ca_init(&ca);
-	mbedtls_pk_init(&key);
 	open_root_or_exit(&r, rootdir);
 	(void)layout_discover(&r, config, lo);
 	if (ca_load(&r, lo->cert_dir[0] != '\0' ? lo->cert_dir :
@@ -198,11 +196,8 @@ cmd_kubelet(int argc, char *argv[])
 	spec.client_auth = 1;
 	spec.not_before = now - BACKDATE;
 	spec.not_after = now + validity;
-	/* pki_sign says why it failed; the key steps only warn */
-	(void)xsnprintf(why, sizeof(why), "key generation or encoding failed");
-	if (pki_genkey(PKI_EC256, &key) == -1 ||
-	    pki_sign(&spec, &key, &ca.crt, &ca.key, &crt, why, sizeof(why)) ==
-	    -1 || pki_key_pem(&key, &kpem) == -1) {
+	if (pki_issue(&spec, PKI_EC256, &ca.crt, &ca.key, &crt, &kpem, why,
+	    sizeof(why)) == -1) {
 		warnx("cannot sign: %s", why);
 		rc = KR_IO;
 		goto out;
@@ -258,7 +253,6 @@ out:
 	buf_free(&conf);
 	buf_free(&crt);
 	buf_free(&kpem);
-	mbedtls_pk_free(&key);
 	ca_free(&ca);
 	layout_free(lo);
 	free(lo);

@@ -1264,3 +1264,28 @@ out:
 	der_free(&t);
 	return ret;
 }
+
+int
+pki_issue(const struct pki_spec *spec, enum pki_keytype type,
+    const mbedtls_x509_crt *ca, mbedtls_pk_context *ca_key,
+    struct buf *cert_pem, struct buf *key_pem, char *why, size_t whylen)
+{
+	mbedtls_pk_context	 key;
+	int			 rc = -1;
+
+	mbedtls_pk_init(&key);
+	if (pki_genkey(type, &key) == -1) {
+		fail(why, whylen, "key generation failed");
+		goto out;
+	}
+	if (pki_sign(spec, &key, ca, ca_key, cert_pem, why, whylen) == -1)
+		goto out;
+	if (pki_key_pem(&key, key_pem) == -1) {
+		fail(why, whylen, "key encoding failed");
+		goto out;
+	}
+	rc = 0;
+out:
+	mbedtls_pk_free(&key);
+	return rc;
+}

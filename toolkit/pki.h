@@ -134,4 +134,15 @@ int	 pki_sign(const struct pki_spec *, mbedtls_pk_context *subject_key,
 	    const mbedtls_x509_crt *ca, mbedtls_pk_context *ca_key,
 	    struct buf *pem_out, char *why, size_t whylen);
 
+/*
+ * A new leaf in one step: a fresh key of `type`, the certificate signed
+ * by ca/ca_key, both as PEM (the key in kubeadm's type; free with
+ * buf_free, which wipes).  Every failure, key steps included, puts its
+ * reason in `why`.
+ */
+int	 pki_issue(const struct pki_spec *, enum pki_keytype,
+	    const mbedtls_x509_crt *ca, mbedtls_pk_context *ca_key,
+	    struct buf *cert_pem, struct buf *key_pem, char *why,
+	    size_t whylen);
+
 #endif /* KRESCUE_PKI_H */
