@@ -55,6 +55,8 @@ struct target {
 	struct buf		 conf;		/* kubeconfig text */
 	struct buf		 cert_pem;
 	struct buf		 key_pem;	/* secret */
+	mbedtls_pk_context	 key;		/* the new key (make_keys) */
+	int			 has_key;
 	const struct target	*copy_of;	/* root kubeconfig = admin.conf */
 	char			 keydesc[32];
 	char			 new_file[PATH_MAX];	/* kubelet: new pem */
@@ -192,10 +194,11 @@ signer_get(struct renew *rn, const char *name, char *why, size_t whylen)
 		return NULL;
 	}
 	if (f->external) {
-		(void)xsnprintf(why, whylen, "CA %s is externally managed: "
-		    "%s has no key beside it (%s), so its certificates cannot "
-		    "be renewed here; renew them with the CA's owner",
-		    name, it->path, it->key_path);
+		/* a lost key and an external CA look the same on disk */
+		(void)xsnprintf(why, whylen, "CA %s has no key: %s has no "
+		    "key beside it (%s); restore the key from a backup or "
+		    "another control plane, or (external CA) renew with the "
+		    "CA's owner", name, it->path, it->key_path);
 		return NULL;
 	}
 	if (f->status == ST_EXPIRED || f->status == ST_NOTYET) {
@@ -251,6 +254,7 @@ target_free(struct target *t)
 	buf_free(&t->conf);
 	buf_free(&t->cert_pem);
 	buf_free(&t->key_pem);
+	mbedtls_pk_free(&t->key);	/* wipes */
 }
 
 /*
@@ -362,49 +366,114 @@ kubelet_new_file(struct renew *rn, struct target *t)
 	    "%s/kubelet-client-%s.pem", dirname(dir), stamp);
 }
 
-/* Make the new key and certificate of one target (in memory). */
+/* The type of a target's new key: the same algorithm and size as now. */
+static int
+new_keytype(const struct target *t, enum pki_keytype *kt)
+{
+	if (t->item->kind == ITEM_KUBELET) {
+		*kt = PKI_EC256;	/* what the kubelet makes itself */
+		return 0;
+	}
+	return pki_keytype(&t->old.pk, kt);
+}
+
+/* A target gets a new key unless it copies another or keeps its own. */
+static int
+needs_key(const struct renew *rn, const struct target *t)
+{
+	return t->copy_of == NULL &&
+	    !(rn->o.reuse_keys && t->old_key.len > 0);
+}
+
+/*
+ * Every new key of the renewal, made up front and side by side
+ * (pki_genkeys): the signing that follows takes milliseconds.
+ */
+static int
+make_keys(struct renew *rn, char *why, size_t whylen)
+{
+	enum pki_keytype	 types[LAYOUT_MAXITEMS];
+	mbedtls_pk_context	 keys[LAYOUT_MAXITEMS];
+	int			 idx[LAYOUT_MAXITEMS];
+	size_t			 n = 0, j, k;
+	int			 i;
+	struct timespec		 t0, t1;
+
+	for (i = 0; i < rn->n; i++) {
+		if (!needs_key(rn, &rn->t[i]))
+			continue;
+		if (new_keytype(&rn->t[i], &types[n]) == -1) {
+			(void)xsnprintf(why, whylen, "%s: unsupported key "
+			    "type", rn->t[i].item->name);
+			return -1;
+		}
+		mbedtls_pk_init(&keys[n]);
+		idx[n++] = i;
+	}
+	if (n == 0)
+		return 0;
+	if (!quiet) {
+		printf("making %zu new key%s", n, n == 1 ? "" : "s");
+		for (k = 0; k < n; k++) {
+			for (j = 0; j < k && types[j] != types[k]; j++)
+				;
+			if (j == k)	/* the first of its type */
+				printf("%s%s", k == 0 ? " (" : ", ",
+				    pki_keytype_name(types[k]));
+		}
+		printf(")...\n");
+		fflush(stdout);
+	}
+	(void)clock_gettime(CLOCK_MONOTONIC, &t0);
+	if (pki_genkeys(types, keys, n) == -1) {
+		(void)xsnprintf(why, whylen, "key generation failed");
+		return -1;
+	}
+	(void)clock_gettime(CLOCK_MONOTONIC, &t1);
+	if (!quiet)
+		printf("made %zu key%s in %.1f s\n", n, n == 1 ? "" : "s",
+		    (double)(t1.tv_sec - t0.tv_sec) +
+		    (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
+	/* the contexts move into their targets (target_free frees them) */
+	for (k = 0; k < n; k++) {
+		rn->t[idx[k]].key = keys[k];
+		rn->t[idx[k]].has_key = 1;
+	}
+	return 0;
+}
+
+/* Make the new certificate of one target (in memory). */
 static int
 make_target(struct renew *rn, struct target *t, char *why, size_t whylen)
 {
 	struct pki_spec		 spec;
-	mbedtls_pk_context	 key;
-	enum pki_keytype	 kt;
+	mbedtls_pk_context	 reused;
+	mbedtls_pk_context	*key = &t->key;
 	char			 tmp[256];
 	int			 rc = -1;
 
-	mbedtls_pk_init(&key);
-	if (rn->o.reuse_keys && t->old_key.len > 0) {
-		if (x509_parse_key(&t->old_key, &key, tmp, sizeof(tmp)) == -1) {
+	mbedtls_pk_init(&reused);
+	if (!t->has_key) {
+		/* --reuse-keys: the key on disk */
+		if (x509_parse_key(&t->old_key, &reused, tmp,
+		    sizeof(tmp)) == -1) {
 			(void)xsnprintf(why, whylen, "%s: %s", t->item->name,
 			    tmp);
 			goto out;
 		}
-	} else {
-		/* the same algorithm and size as the certificate's key */
-		if (t->item->kind == ITEM_KUBELET)
-			kt = PKI_EC256;
-		else if (pki_keytype(&t->old.pk, &kt) == -1) {
-			(void)xsnprintf(why, whylen, "%s: unsupported key "
-			    "type", t->item->name);
-			goto out;
-		}
-		if (pki_genkey(kt, &key) == -1) {
-			(void)xsnprintf(why, whylen, "%s: key generation "
-			    "failed", t->item->name);
-			goto out;
-		}
+		key = &reused;
 	}
-	(void)x509_key_desc(&key, t->keydesc, sizeof(t->keydesc));
+	(void)x509_key_desc(key, t->keydesc, sizeof(t->keydesc));
 	memset(&spec, 0, sizeof(spec));
 	spec.like = &t->old;
 	spec.not_before = rn->now - BACKDATE;
 	spec.not_after = rn->now + rn->validity;
-	if (pki_sign(&spec, &key, &t->ca->crt, &t->ca->key, &t->cert_pem,
+	if (pki_sign(&spec, key, &t->ca->crt, &t->ca->key, &t->cert_pem,
 	    tmp, sizeof(tmp)) == -1) {
 		(void)xsnprintf(why, whylen, "%s: %s", t->item->name, tmp);
 		goto out;
 	}
-	if (pki_key_pem(&key, &t->key_pem) == -1) {
+	if (pki_key_pem(key, &t->key_pem) == -1) {
 		(void)xsnprintf(why, whylen, "%s: cannot encode the key",
 		    t->item->name);
 		goto out;
@@ -416,7 +485,7 @@ make_target(struct renew *rn, struct target *t, char *why, size_t whylen)
 	}
 	rc = 0;
 out:
-	mbedtls_pk_free(&key);
+	mbedtls_pk_free(&reused);
 	return rc;
 }
 
@@ -581,6 +650,7 @@ select_targets(struct renew *rn)
 		rn->t[rn->n].item = c->f[i].item;
 		rn->t[rn->n].f = &c->f[i];
 		mbedtls_x509_crt_init(&rn->t[rn->n].old);
+		mbedtls_pk_init(&rn->t[rn->n].key);
 		rn->n++;
 	}
 	return rn->n;
@@ -762,6 +832,10 @@ cmd_renew(int argc, char *argv[])
 			goto out;
 		}
 	link_copies(rn);
+	if (make_keys(rn, why, sizeof(why)) == -1) {
+		warnx("refusing: %s; nothing changed", why);
+		goto out;
+	}
 	for (i = 0; i < rn->n; i++) {
 		if (rn->t[i].copy_of != NULL) {
 			rn->t[i].new_not_after = rn->t[i].copy_of->new_not_after;

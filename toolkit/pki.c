@@ -205,6 +205,15 @@ pki_keytype_name(enum pki_keytype t)
 int
 pki_genkey(enum pki_keytype t, mbedtls_pk_context *pk)
 {
+	if (pki_rng_init() == -1)
+		return -1;
+	return pki_genkey_rng(t, pk, mbedtls_ctr_drbg_random, &drbg);
+}
+
+int
+pki_genkey_rng(enum pki_keytype t, mbedtls_pk_context *pk,
+    int (*f_rng)(void *, unsigned char *, size_t), void *p_rng)
+{
 	unsigned int		 bits = 0;
 	mbedtls_ecp_group_id	 gid = MBEDTLS_ECP_DP_NONE;
 	int			 rc;
@@ -229,21 +238,18 @@ pki_genkey(enum pki_keytype t, mbedtls_pk_context *pk)
 		warnx("key generation: unknown key type %d", (int)t);
 		return -1;
 	}
-	if (pki_rng_init() == -1)
-		return -1;
-
 	if (bits != 0) {
 		rc = mbedtls_pk_setup(pk,
 		    mbedtls_pk_info_from_type(MBEDTLS_PK_RSA));
 		if (rc == 0)
 			rc = mbedtls_rsa_gen_key(mbedtls_pk_rsa(*pk),
-			    mbedtls_ctr_drbg_random, &drbg, bits, 65537);
+			    f_rng, p_rng, bits, 65537);
 	} else {
 		rc = mbedtls_pk_setup(pk,
 		    mbedtls_pk_info_from_type(MBEDTLS_PK_ECKEY));
 		if (rc == 0)
 			rc = mbedtls_ecp_gen_key(gid, mbedtls_pk_ec(*pk),
-			    mbedtls_ctr_drbg_random, &drbg);
+			    f_rng, p_rng);
 	}
 	if (rc != 0) {
 		warnx("key generation: %s failed (-0x%04x)",

@@ -44,6 +44,15 @@ const char *pki_keytype_name(enum pki_keytype);
 
 /* A fresh key into an initialised, empty context (left empty on failure). */
 int	 pki_genkey(enum pki_keytype, mbedtls_pk_context *);
+/* The same with the caller's random generator (one per thread). */
+int	 pki_genkey_rng(enum pki_keytype, mbedtls_pk_context *,
+	    int (*)(void *, unsigned char *, size_t), void *);
+/*
+ * n fresh keys of the given types into n initialised, empty contexts, made
+ * side by side on up to one thread per online CPU (RSA key generation is
+ * most of a renewal's time).  On failure every context is left empty.
+ */
+int	 pki_genkeys(const enum pki_keytype *, mbedtls_pk_context *, size_t);
 
 /*
  * PEM encodings as kubeadm writes them: "RSA PRIVATE KEY" (PKCS#1) or

@@ -3,12 +3,14 @@
 # console on stdout, and stop when the guest powers off.
 #
 #	run-qemu.sh [-t SECONDS] [-k KERNEL -i INITRD | -c ISO | -p PXEDIR]
-#	    [-a "kernel parameters"] [-d DISK]... [-m MiB] [-u]
+#	    [-a "kernel parameters"] [-d DISK]... [-m MiB] [-n CPUS] [-u]
 #
 # -k/-i boot the kernel directly (default build/vmlinuz and
 # build/krescue.initrd); -c boots an ISO from the CD drive (BIOS); -p
 # boots over the network from PXEDIR with qemu's built-in TFTP and iPXE.
-# -u boots with UEFI firmware (OVMF) instead of SeaBIOS.
+# -u boots with UEFI firmware (OVMF) instead of SeaBIOS.  -n is the number
+# of virtual CPUs (default: the host's, at most 2; krescue makes its keys
+# on every CPU, and qemu runs each virtual CPU on its own host thread).
 # Each -d adds a virtio disk (raw).  -a is appended to
 # "console=ttyS0,115200 panic=-1" (kernel boot only; the ISO and PXE
 # configs carry their own).  The VM gets -no-reboot and a hard timeout
@@ -19,7 +21,9 @@ set -eu
 cd "$(dirname "$0")/../.."
 timeout_s=120 kernel=build/vmlinuz initrd=build/krescue.initrd
 iso='' pxe='' append='' mem=512 disks='' uefi=''
-while getopts t:k:i:c:p:a:d:m:u opt; do
+cpus=$(nproc 2>/dev/null || echo 1)
+[ "$cpus" -gt 2 ] && cpus=2
+while getopts t:k:i:c:p:a:d:m:n:u opt; do
 	case $opt in
 	t) timeout_s=$OPTARG ;;
 	k) kernel=$OPTARG ;;
@@ -29,6 +33,7 @@ while getopts t:k:i:c:p:a:d:m:u opt; do
 	a) append=$OPTARG ;;
 	d) disks="$disks -drive file=$OPTARG,format=raw,if=virtio" ;;
 	m) mem=$OPTARG ;;
+	n) cpus=$OPTARG ;;
 	u) uefi=/usr/share/ovmf/OVMF.fd ;;
 	*) echo "usage: run-qemu.sh [-t S] [-k K -i I | -c ISO | -p DIR] [-a ARGS] [-d DISK]..." >&2
 	   exit 100 ;;
@@ -37,7 +42,7 @@ done
 command -v qemu-system-x86_64 >/dev/null 2>&1 ||
     sh scripts/install-pkgs.sh qemu-system-x86 ipxe-qemu >&2
 
-set -- -machine pc -accel tcg -m "$mem" -smp 1 -nographic -no-reboot \
+set -- -machine pc -accel tcg -m "$mem" -smp "$cpus" -nographic -no-reboot \
     -serial mon:stdio -monitor none -nodefaults -vga none
 if [ -n "$uefi" ]; then
 	[ -f "$uefi" ] || sh scripts/install-pkgs.sh ovmf >&2

@@ -10,12 +10,21 @@
 #   3. the Kubespray layout on xfs -> ok, check on the read-back exits 0;
 #   4. nothing to renew -> ok "nothing to renew", the files unchanged;
 #   5. a truncated apiserver.crt -> failed naming it, the files unchanged;
-#   6. krescue.action=check -> the check's result, the files unchanged.
+#   6. krescue.action=check -> the check's result, the files unchanged;
+#   7. Kubespray as on a RHEL-family node: one GPT disk, p1 xfs root, p2
+#      xfs /var (UUID= in the node's fstab), found by scanning -> ok, the
+#      PKI renewed on p1; the kubelet client certificate, its symlink, the
+#      backup and the staged flag on p2, nothing below p1's /var;
+#   8. ca.key missing -> failed naming the missing CA key, files unchanged;
+#   9. ca.key a valid key that does not match ca.crt -> failed naming the
+#      mismatch, the files unchanged.
 # Disks: mkfs.ext4 -d (read back with debugfs), the LVM layout written by
 # pvcreate/vgcreate/lvcreate on a loop device without activating anything
 # (the LV's file system is put at its extents with dd and read back the
-# same way), xfs populated through a loop mount.  Loop devices are needed
-# for LVM and xfs (root); those cases SKIP without them.  Each boot has a
+# same way), xfs populated through a loop mount (a partition's file system
+# is made alone, put at its offset behind sfdisk's table with dd, and read
+# back by a loop mount at that offset).  Loop devices are needed for LVM
+# and xfs (root); those cases SKIP without them.  Each boot has a
 # hard timeout (BOOT_TIMEOUT, default 150 s) and prints its wall time.
 # Rebuilds the image when it is missing or older than initramfs/ or
 # scripts/image/.
@@ -36,6 +45,7 @@ for tool in mkfs.ext4 debugfs openssl; do
 done
 command -v pvcreate >/dev/null 2>&1 || sh scripts/install-pkgs.sh lvm2 >/dev/null 2>&1
 command -v mkfs.xfs >/dev/null 2>&1 || sh scripts/install-pkgs.sh xfsprogs >/dev/null 2>&1
+command -v sfdisk >/dev/null 2>&1 || sh scripts/install-pkgs.sh fdisk >/dev/null 2>&1
 
 I=build/krescue.initrd
 if [ ! -s build/vmlinuz ] || [ ! -s "$I" ] ||
@@ -320,5 +330,144 @@ expect chk "KRESCUE-RESULT: ok check on /dev/vda: certificates expired or invali
 [ "$before" = "$(disk_hash "$TMP/chk.img")" ] &&
     pass "chk: the disk's files unchanged (tree hashes equal)" ||
     fail "chk: the disk's files" "changed"
+
+# --- 7. Kubespray on xfs, separate /var partition -------------------------------------
+# xfs_fs TREE FILE LABEL UUID: a 320 MiB xfs file system (mkfs.xfs wants
+# 300 MB at least; sparse) holding TREE, written through a loop mount
+xfs_fs() {
+	truncate -s 320M "$2"
+	mkfs.xfs -q -L "$3" -m uuid="$4" "$2" || return 1
+	mkdir -p "$TMP/mnt.xfs"
+	mount -o loop "$2" "$TMP/mnt.xfs" || return 1
+	cp -a "$1/." "$TMP/mnt.xfs/"
+	umount "$TMP/mnt.xfs"
+}
+# part_copy IMG START SIZE DIR: the file system in sectors START..+SIZE of
+# IMG, read-only through a loop mount at that offset, copied into DIR
+part_copy() {
+	mkdir -p "$TMP/mnt.part" "$4"
+	mount -o ro,loop,offset=$(($2 * 512)),sizelimit=$(($3 * 512)) "$1" \
+	    "$TMP/mnt.part" || return 1
+	cp -a "$TMP/mnt.part/." "$4/"
+	umount "$TMP/mnt.part"
+}
+if [ "$HAVE_LOOP" = 0 ]; then
+	skip "ks-var" "no loop devices here (needs root and losetup)"
+elif ! command -v mkfs.xfs >/dev/null 2>&1 || ! command -v sfdisk >/dev/null 2>&1; then
+	skip "ks-var" "xfsprogs or fdisk cannot be installed"
+else
+	T=$TMP/ksvtree
+	mktree kubespray "$T" --expired
+	mkdir -p "$T/etc/systemd/system/multi-user.target.wants" "$TMP/ksvar"
+	mv "$T/var/lib" "$TMP/ksvar/lib"
+	U1=$(cat /proc/sys/kernel/random/uuid) U2=$(cat /proc/sys/kernel/random/uuid)
+	printf '# /etc/fstab (anaconda)\nUUID=%s /    xfs defaults 0 0\nUUID=%s /var xfs defaults 0 0\n' \
+	    "$U1" "$U2" >"$T/etc/fstab"
+	if [ -e "$T/var/lib" ] || [ ! -L "$TMP/ksvar/lib/kubelet/pki/kubelet-client-current.pem" ]; then
+		fail "ks-var: layout" "the root tree still has /var/lib, or /var has no kubelet pki"
+	fi
+	# sectors: p1 1 MiB..321 MiB, p2 321 MiB..641 MiB, 1 MiB for GPT's backup
+	P1=2048 P2=657408 PS=655360
+	X=$TMP/ksv.img
+	truncate -s 642M "$X"
+	printf 'label: gpt\nstart=%s, size=%s, type=linux, name=root\nstart=%s, size=%s, type=linux, name=var\n' \
+	    $P1 $PS $P2 $PS | sfdisk -q "$X" >"$TMP/sfdisk.log" 2>&1
+	if ! sfdisk -d "$X" 2>/dev/null | grep -q "start= *$P2, size= *$PS,"; then
+		fail "ks-var: partition the disk" "$(tail -n 1 "$TMP/sfdisk.log")"
+	elif ! xfs_fs "$T" "$TMP/ksv.p1" ksroot "$U1" ||
+	    ! xfs_fs "$TMP/ksvar" "$TMP/ksv.p2" ksvar "$U2"; then
+		skip "ks-var" "cannot make or loop-mount xfs here"
+	else
+		dd if="$TMP/ksv.p1" of="$X" bs=1M seek=$((P1 / 2048)) conv=notrunc,sparse status=none
+		dd if="$TMP/ksv.p2" of="$X" bs=1M seek=$((P2 / 2048)) conv=notrunc,sparse status=none
+		rm -f "$TMP/ksv.p1" "$TMP/ksv.p2"
+		boot ks-var "$X" "krescue.action=renew krescue.settle=5"
+		expect ks-var "KRESCUE-RESULT: ok renewed on /dev/vda1, restart staged, check exit 0"
+		grep -q "mounted the node's /var (/dev/vda2)" "$TMP/ks-var.txt" &&
+		    pass "ks-var: /init mounted the node's /var (/dev/vda2) by its fstab UUID=" ||
+		    fail "ks-var: /var mount" "no 'mounted the node's /var (/dev/vda2)' on the console"
+		# each partition on its own (R root, V /var), then the node as
+		# mounted (O) for krescue check
+		O=$TMP/ksv.out R=$TMP/ksv.root V=$TMP/ksv.var
+		if part_copy "$X" $P1 $PS "$R" && part_copy "$X" $P2 $PS "$V"; then
+			mkdir -p "$O/var"
+			cp -a "$R/." "$O/"
+			cp -a "$V/." "$O/var/"
+			# the root partition's /var stays an empty mount point
+			[ -d "$R/var" ] && [ -z "$(ls -A "$R/var")" ] &&
+			    pass "ks-var: nothing written below the root partition's /var" ||
+			    fail "ks-var: root partition's /var" "$(ls -A "$R/var" 2>&1 | tr '\n' ' ')"
+			S=$R/etc/kubernetes/ssl
+			if openssl verify -CAfile "$S/ca.crt" "$S/apiserver.crt" >"$TMP/ksv.verify" 2>&1 &&
+			    openssl x509 -noout -checkend 86400 -in "$S/apiserver.crt" >/dev/null; then
+				pass "ks-var: apiserver.crt on p1 (xfs root) verifies now and for a day (openssl)"
+			else
+				fail "ks-var: apiserver.crt on p1" "$(head -n 2 "$TMP/ksv.verify" | tr '\n' ' ')"
+			fi
+			P=$V/lib/kubelet/pki
+			cur=$(readlink "$P/kubelet-client-current.pem")
+			case $cur in
+			/var/lib/kubelet/pki/kubelet-client-2024-01-01-00-00-00.pem | '')
+				fail "ks-var: kubelet client certificate on p2" "symlink -> '$cur'" ;;
+			*)	if [ -s "$P/${cur##*/}" ] && openssl verify -CAfile "$S/ca.crt" \
+				    "$P/${cur##*/}" >"$TMP/ksv.verify" 2>&1; then
+					pass "ks-var: new kubelet client pem and its symlink on p2, verified (${cur##*/})"
+				else
+					fail "ks-var: kubelet client pem on p2" "$cur: $(head -n 2 "$TMP/ksv.verify" | tr '\n' ' ')"
+				fi ;;
+			esac
+			[ -n "$(find "$V/lib/krescue/backup" -mindepth 1 -maxdepth 1 2>/dev/null)" ] &&
+			    [ -f "$V/lib/krescue/finish-pending" ] &&
+			    pass "ks-var: krescue's backup and finish-pending flag in /var/lib/krescue on p2" ||
+			    fail "ks-var: backup and flag on p2" "no lib/krescue/backup/* or finish-pending on p2"
+			[ "$(readlink "$R/etc/kubernetes/pki")" = /etc/kubernetes/ssl ] &&
+			    pass "ks-var: read back: the absolute pki symlink kept" ||
+			    fail "ks-var: pki symlink" "$(readlink "$R/etc/kubernetes/pki")"
+			check_dir ks-var "$O"
+			staged ks-var "$R"
+		else
+			fail "ks-var: read back" "loop mount of a partition failed"
+		fi
+	fi
+fi
+
+# --- 8. CA key missing ----------------------------------------------------------------
+T=$TMP/nokey
+expired_tree "$T"
+rm "$T/etc/kubernetes/pki/ca.key"
+[ -s "$T/etc/kubernetes/pki/ca.crt" ] && [ ! -e "$T/etc/kubernetes/pki/ca.key" ] ||
+    fail "nokey: layout" "ca.crt missing or ca.key still there"
+ext4_disk "$T" "$TMP/nokey.img" k8snode 32M
+before=$(disk_hash "$TMP/nokey.img")
+boot nokey "$TMP/nokey.img" "krescue.action=renew krescue.settle=5"
+expect nokey "KRESCUE-RESULT: failed krescue renew exited 1 on /dev/vda: CA ca *: /etc/kubernetes/pki/ca.crt has no key beside it (/etc/kubernetes/pki/ca.key)*"
+[ "$BRC" = 0 ] &&
+    pass "nokey: powered off after the failure (qemu exit 0, no hang)" ||
+    fail "nokey: power off" "qemu exit $BRC"
+[ "$before" = "$(disk_hash "$TMP/nokey.img")" ] &&
+    pass "nokey: the disk's files unchanged (tree hashes equal)" ||
+    fail "nokey: the disk's files" "changed"
+
+# --- 9. CA key that does not match ca.crt -----------------------------------------------
+T=$TMP/badkey
+expired_tree "$T"
+K=$T/etc/kubernetes/pki/ca.key
+(umask 077 && openssl genrsa -traditional -out "$K" 2048 2>/dev/null)
+# a well-formed RSA key of kubeadm's kind, just not ca.crt's
+if ! openssl rsa -check -noout -in "$K" >/dev/null 2>&1 ||
+    [ "$(openssl rsa -modulus -noout -in "$K")" = \
+    "$(openssl x509 -modulus -noout -in "$T/etc/kubernetes/pki/ca.crt")" ]; then
+	fail "badkey: layout" "ca.key is not a valid RSA key, or it matches ca.crt"
+fi
+ext4_disk "$T" "$TMP/badkey.img" k8snode 32M
+before=$(disk_hash "$TMP/badkey.img")
+boot badkey "$TMP/badkey.img" "krescue.action=renew krescue.settle=5"
+expect badkey "KRESCUE-RESULT: failed krescue renew exited 1 on /dev/vda: CA ca *: private key /etc/kubernetes/pki/ca.key does not match the certificate*"
+[ "$BRC" = 0 ] &&
+    pass "badkey: powered off after the failure (qemu exit 0, no hang)" ||
+    fail "badkey: power off" "qemu exit $BRC"
+[ "$before" = "$(disk_hash "$TMP/badkey.img")" ] &&
+    pass "badkey: the disk's files unchanged (tree hashes equal)" ||
+    fail "badkey: the disk's files" "changed"
 
 finish

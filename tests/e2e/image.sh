@@ -77,7 +77,7 @@ size=$(wc -c <build/krescue.initrd)
 [ "$size" -lt $((16 * 1024 * 1024)) ] && pass "initrd below 16 MiB ($size bytes)" ||
     fail "initrd below 16 MiB" "$size bytes"
 
-zcat build/krescue.initrd | cpio -itv --quiet 2>/dev/null >"$TMP/listing"
+zstd -dcq build/krescue.initrd | cpio -itv --quiet 2>/dev/null >"$TMP/listing"
 ok=1
 for want in ' init$' ' dev/console$' ' bin/busybox$' ' sbin/krescue$' \
     ' bin/sh -> /bin/busybox$' '/modules.dep$' '/modules.alias$' \
@@ -90,7 +90,7 @@ awk '$3 != "root" || $4 != "root" { bad = 1 } END { exit bad }' "$TMP/listing" |
 [ "$ok" = 1 ] && pass "initrd: init, console, BusyBox, krescue, modules + indexes, all 0:0"
 
 mkdir -p "$TMP/ir"
-(cd "$TMP/ir" && zcat "$REPO/build/krescue.initrd" | cpio -id --quiet 2>/dev/null)
+(cd "$TMP/ir" && zstd -dcq "$REPO/build/krescue.initrd" | cpio -id --quiet 2>/dev/null)
 cmp -s "$TMP/ir/sbin/krescue" "$KRESCUE" && pass "initrd: krescue is the binary given" ||
     fail "initrd: krescue" "differs from $KRESCUE"
 if [ -x "$TMP/ir/bin/busybox" ] && KR_SOURCE_ONLY=1 "$TMP/ir/bin/busybox" sh -n "$TMP/ir/init"; then

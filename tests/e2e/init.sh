@@ -91,6 +91,89 @@ got=$(KR_SOURCE_ONLY=1 KR_RUN=: "$BB" sh -c '. ./initramfs/init
 [ "$got" = 'krescue: lvm: 1 logical volume(s) in volume group "vg0" now active|active=1|' ] &&
     pass "activate_lvm: reports what it activated" || fail "activate_lvm report" "got '$got'"
 
+# coldplug: the drivers of the devices in /sys by modalias, each alias
+# once; a device that shows up later (a disk behind a controller whose
+# driver just loaded) gets its driver on the next call
+S2=$TMP/sys2
+mkdir -p "$S2/bus/pci/devices/0000:00:04.0" "$S2/bus/cpu/devices/cpu0"
+echo 'pci:v00001AF4d00001001sv00001AF4sd00000002bc01sc00i00' \
+    >"$S2/bus/pci/devices/0000:00:04.0/modalias"
+echo 'cpu:type:x86,ven0002fam000Fmod006B:feature:,0000,0001' \
+    >"$S2/bus/cpu/devices/cpu0/modalias"
+cold() {
+	KR_SOURCE_ONLY=1 KR_SYS="$S2" KR_RUN=echo KR_RUNDIR="$TMP/cold" "$BB" sh -c '
+	    . ./initramfs/init; coldplug; echo "rc=$?"' | tr '\n' '|'
+}
+got=$(cold)
+[ "$got" = "modprobe -qa cpu:type:x86,ven0002fam000Fmod006B:feature:,0000,0001 pci:v00001AF4d00001001sv00001AF4sd00000002bc01sc00i00|rc=0|" ] &&
+    pass "coldplug: every device's modalias to modprobe -qa" ||
+    fail "coldplug: first call" "got '$got'"
+got=$(cold)
+[ "$got" = "rc=1|" ] && pass "must fail: coldplug again with nothing new loads nothing" ||
+    fail "coldplug: second call" "got '$got'"
+mkdir -p "$S2/bus/virtio/devices/virtio0"
+echo 'virtio:d00000002v00001AF4' >"$S2/bus/virtio/devices/virtio0/modalias"
+got=$(cold)
+[ "$got" = "modprobe -qa virtio:d00000002v00001AF4|rc=0|" ] &&
+    pass "coldplug: a device that appeared later, and only it" ||
+    fail "coldplug: new device" "got '$got'"
+
+# probe_fs: ext4, xfs, an LVM physical volume by their magic; nothing for
+# a disk of zeros
+truncate -s 8M "$TMP/ext4.img"
+mkfs.ext4 -q -F "$TMP/ext4.img" >/dev/null 2>&1
+truncate -s 300M "$TMP/xfs.img"
+command -v mkfs.xfs >/dev/null 2>&1 || sh scripts/install-pkgs.sh xfsprogs >/dev/null 2>&1
+mkfs.xfs -q -f "$TMP/xfs.img" >/dev/null 2>&1
+truncate -s 1M "$TMP/pv.img" "$TMP/zero.img"
+printf 'LABELONE' | dd of="$TMP/pv.img" bs=1 seek=512 conv=notrunc 2>/dev/null
+probe() {
+	KR_SOURCE_ONLY=1 "$BB" sh -c '. ./initramfs/init; probe_fs "$1"' sh "$1"
+}
+got="$(probe "$TMP/ext4.img") $(probe "$TMP/xfs.img") $(probe "$TMP/pv.img")"
+[ "$got" = "ext4 xfs lvm2" ] && pass "probe_fs: ext4, xfs, LVM physical volume" ||
+    fail "probe_fs" "got '$got'"
+[ -z "$(probe "$TMP/zero.img")" ] && pass "must fail: probe_fs on zeros names no type" ||
+    fail "probe_fs on zeros" "got '$(probe "$TMP/zero.img")'"
+
+# mount_ro: the file system's module before the mount, with its type;
+# an LVM physical volume is not mounted; an unknown type falls back to the
+# fstab's type
+mnt() {
+	KR_SOURCE_ONLY=1 "$BB" sh -c '. ./initramfs/init
+	    modprobe() { echo "modprobe $*"; }; mount() { echo "mount $*"; }
+	    mount_ro "$@"; echo "rc=$?"' sh "$@" | tr '\n' '|'
+}
+got=$(mnt "$TMP/xfs.img" /mnt/x)
+[ "$got" = "modprobe -q xfs|mount -o ro -t xfs $TMP/xfs.img /mnt/x|rc=0|" ] &&
+    pass "mount_ro: xfs module, then mount -t xfs" || fail "mount_ro xfs" "got '$got'"
+got=$(mnt "$TMP/ext4.img" /mnt/x)
+[ "$got" = "modprobe -q crc32c_intel|modprobe -q crc32c_generic|modprobe -q ext4|mount -o ro -t ext4 $TMP/ext4.img /mnt/x|rc=0|" ] &&
+    pass "mount_ro: crc32c providers and ext4, then mount -t ext4" ||
+    fail "mount_ro ext4" "got '$got'"
+got=$(mnt "$TMP/pv.img" /mnt/x)
+[ "$got" = "rc=1|" ] && pass "must fail: mount_ro of an LVM physical volume" ||
+    fail "mount_ro of a PV" "got '$got'"
+got=$(mnt "$TMP/zero.img" /mnt/x vfat)
+[ "$got" = "mount -o ro -t vfat $TMP/zero.img /mnt/x|rc=0|" ] &&
+    pass "mount_ro: unknown magic uses the fstab's type" ||
+    fail "mount_ro fallback" "got '$got'"
+
+# lvm_scan: LVM runs when a physical volume shows up, once per set
+got=$(KR_SOURCE_ONLY=1 KR_SYS="$S" "$BB" sh -c '. ./initramfs/init
+    probe_fs() { [ "$1" = /dev/vda2 ] && echo lvm2; return 0; }
+    modprobe() { echo "modprobe $*"; }; activate_lvm() { echo activate; }
+    lvm_scan; lvm_scan; echo "pvs=$LVM_PVS"' | tr '\n' '|')
+[ "$got" = "modprobe -q dm_mod|activate|pvs= /dev/vda2|" ] &&
+    pass "lvm_scan: dm_mod and activation once for a new physical volume" ||
+    fail "lvm_scan" "got '$got'"
+got=$(KR_SOURCE_ONLY=1 KR_SYS="$S" "$BB" sh -c '. ./initramfs/init
+    probe_fs() { return 0; }
+    modprobe() { echo "modprobe $*"; }; activate_lvm() { echo activate; }
+    lvm_scan; echo done' | tr '\n' '|')
+[ "$got" = "done|" ] && pass "must fail: lvm_scan without a physical volume starts no lvm" ||
+    fail "lvm_scan without PV" "got '$got'"
+
 # the reason of a refused renewal, from krescue's stderr
 printf 'krescue: renewing 15 certificates\nkrescue: refusing: apiserver: /etc/kubernetes/pki/apiserver.crt: corrupt certificate; nothing changed\n' \
     >"$TMP/renew.err"
@@ -142,6 +225,28 @@ case $got in
 	esac ;;
 *) fail "action=check" "$(echo "$got" | grep RESULT)" ;;
 esac
+
+# a separate /var in the node's fstab that cannot be found: no renewal
+# (its backup and the next boot's flag would land under the root's /var,
+# hidden by the real one on the next boot); a check still runs
+echo 'PARTUUID=00000000-0000-0000-0000-00000000ffff /var xfs defaults 0 0' \
+    >"$TMP/node/etc/fstab"
+got=$(KR_SYS="$S" initmain "krescue.action=renew krescue.root=/dev/vda krescue.settle=0" 3)
+case $got in
+*"KRESCUE-RESULT: failed the node's /var (PARTUUID=00000000-0000-0000-0000-00000000ffff in its fstab) was not found; not renewing on /dev/vda (nothing changed)"*)
+	case $got in
+	*remount,rw*) fail "must fail: renew without the node's /var" "remounted read-write" ;;
+	*) pass "must fail: renew refused while the node's separate /var is missing" ;;
+	esac ;;
+*) fail "must fail: renew without the node's /var" "$(echo "$got" | grep -E 'RESULT|warning')" ;;
+esac
+got=$(KR_SYS="$S" initmain "krescue.action=check krescue.root=/dev/vda krescue.settle=0" 3)
+case $got in
+*"warning: the node's /var"*"KRESCUE-RESULT: ok check on /dev/vda"*)
+	pass "check without the node's /var: a warning, then the check" ;;
+*) fail "check without the node's /var" "$(echo "$got" | grep -E 'RESULT|warning')" ;;
+esac
+: >"$TMP/node/etc/fstab"
 
 # the result line is printed once, whatever follows
 got=$(KR_SOURCE_ONLY=1 KR_RUN=: "$BB" sh -c '. ./initramfs/init

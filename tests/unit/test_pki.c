@@ -11,6 +11,8 @@
 #include <time.h>
 
 #include <mbedtls/asn1.h>
+#include <mbedtls/ctr_drbg.h>
+#include <mbedtls/entropy.h>
 #include <mbedtls/md.h>
 #include <mbedtls/oid.h>
 #include <mbedtls/pk.h>
@@ -418,6 +420,66 @@ test_keys(void)
 }
 
 /*
+ * Many keys at once (pki_genkeys, one worker per CPU): each of its type,
+ * each pair-consistent, no two alike; one bad type fails them all and
+ * leaves every context empty.
+ */
+static void
+test_genkeys(void)
+{
+	static const enum pki_keytype types[] = { PKI_RSA2048, PKI_EC256,
+	    PKI_RSA2048, PKI_EC384, PKI_RSA2048, PKI_EC256, PKI_RSA2048 };
+	enum { N = sizeof(types) / sizeof(types[0]) };
+	mbedtls_pk_context	 k[N];
+	enum pki_keytype	 t, bad[3] = { PKI_EC256, (enum pki_keytype)99,
+	    PKI_EC256 };
+	mbedtls_entropy_context	 entropy;
+	mbedtls_ctr_drbg_context drbg;
+	size_t			 i, j;
+	int			 ok = 1, distinct = 1, pairs = 1;
+
+	/* the pair check blinds with random numbers */
+	mbedtls_entropy_init(&entropy);
+	mbedtls_ctr_drbg_init(&drbg);
+	CHECK("genkeys: test generator", mbedtls_ctr_drbg_seed(&drbg,
+	    mbedtls_entropy_func, &entropy, NULL, 0) == 0);
+	for (i = 0; i < N; i++)
+		mbedtls_pk_init(&k[i]);
+	CHECK("genkeys: 7 keys", pki_genkeys(types, k, N) == 0);
+	for (i = 0; i < N; i++) {
+		if (pki_keytype(&k[i], &t) == -1 || t != types[i])
+			ok = 0;
+		if (mbedtls_pk_check_pair(&k[i], &k[i],
+		    mbedtls_ctr_drbg_random, &drbg) != 0)
+			pairs = 0;
+		for (j = 0; j < i; j++)
+			if (pub_equal(&k[i], &k[j]))
+				distinct = 0;
+	}
+	CHECK("genkeys: each key of the type asked for, in order", ok);
+	CHECK("genkeys: each key consistent", pairs);
+	CHECK("genkeys: no two keys alike", distinct);
+	for (i = 0; i < N; i++)
+		mbedtls_pk_free(&k[i]);
+
+	for (i = 0; i < 3; i++)
+		mbedtls_pk_init(&k[i]);
+	CHECK("genkeys: none asked, none made", pki_genkeys(types, k, 0) == 0 &&
+	    mbedtls_pk_get_type(&k[0]) == MBEDTLS_PK_NONE);
+	CHECK("genkeys: an unknown type fails the lot",
+	    pki_genkeys(bad, k, 3) == -1);
+	ok = 1;
+	for (i = 0; i < 3; i++)
+		if (mbedtls_pk_get_type(&k[i]) != MBEDTLS_PK_NONE)
+			ok = 0;
+	CHECK("genkeys: after a failure every context is empty", ok);
+	for (i = 0; i < 3; i++)
+		mbedtls_pk_free(&k[i]);
+	mbedtls_ctr_drbg_free(&drbg);
+	mbedtls_entropy_free(&entropy);
+}
+
+/*
  * Init: a self-signed CA of each curve, then a leaf from strings, checked
  * against the fixture CA's layout.
  */
@@ -761,6 +823,7 @@ main(void)
 		test_renew(leaves[i].leaf, leaves[i].ca, now - 300,
 		    now + 365 * 86400);
 	test_keys();
+	test_genkeys();
 	test_ca(PKI_RSA2048, "RSA-2048", MBEDTLS_OID_PKCS1_SHA256,
 	    OIDLEN(MBEDTLS_OID_PKCS1_SHA256));
 	test_ca(PKI_EC256, "P-256", MBEDTLS_OID_ECDSA_SHA256,
