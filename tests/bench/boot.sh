@@ -3,7 +3,8 @@
 #
 # Builds the image if needed (make image), then boots the kubeadm 1.28.4
 # case with every certificate expired, on ext4, BENCH_RUNS times (default 3)
-# under TCG with krescue.action=renew, a fresh disk each time.  Prints the
+# under TCG with krescue.action=renew, a fresh disk each time, with as many
+# virtual CPUs as scripts/image/run-qemu.sh gives (the host's, at most 2).  Prints the
 # initrd and kernel sizes and, per boot, the seconds from qemu's start to
 # the KRESCUE-RESULT line on the console (stamped as the line arrives),
 # where the time goes (console markers), and the guest's uptime at that
@@ -111,13 +112,14 @@ while [ "$i" -le "$RUNS" ]; do
 	guest=${1:-} pre=${2:-}
 	# where the time goes, by the console's own markers: /init's banner
 	# (firmware and kernel done; it follows the firmware's "Booting from
-	# ROM..." on the same line), the node's root found (modules loaded,
-	# disk settled, mounted), the first key being made, the result
+	# ROM..." on the same line), the node's root found (drivers loaded,
+	# disk settled, mounted), the new keys started and made, the result
 	first=$(mark 'krescue: krescue [0-9]' "$TMP/boot$i.log")
 	root=$(mark 'krescue: node root:' "$TMP/boot$i.log")
-	keys=$(mark '\[1/[0-9]+\] ' "$TMP/boot$i.log")
+	keys=$(mark 'making [0-9]+ new keys?' "$TMP/boot$i.log")
+	made=$(mark 'made [0-9]+ keys? in' "$TMP/boot$i.log")
 	echo "boot $i: ${wall}s from qemu start to the result line (qemu exited after ${total}s)"
-	echo "        /init banner at ${first:-?}s, node root found at ${root:-?}s, first key at ${keys:-?}s, result at ${wall}s"
+	echo "        /init banner at ${first:-?}s, node root found at ${root:-?}s, keys from ${keys:-?}s to ${made:-?}s, result at ${wall}s"
 	if [ -n "$guest" ]; then
 		echo "        guest uptime at the result line: ${guest}s (${pre}s passed before the kernel's clock started)"
 	else

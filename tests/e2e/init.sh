@@ -118,6 +118,20 @@ got=$(cold)
     pass "coldplug: a device that appeared later, and only it" ||
     fail "coldplug: new device" "got '$got'"
 
+# load_modules: krescue.modules= first (all: the image's whole list, in
+# order), then coldplug
+got=$(KR_SOURCE_ONLY=1 KR_SYS="$TMP/nosys" KR_RUN=echo KR_RUNDIR="$TMP/lm" \
+    KR_MODLIST=initramfs/modules "$BB" sh -c '. ./initramfs/init
+    XMODULES="mptsas all"; load_modules' | tr '\n' ' ')
+want="modprobe -q mptsas $(sed -e 's/#.*//' initramfs/modules | grep . | sed 's/^/modprobe -q /' | tr '\n' ' ')"
+[ "$got" = "$want" ] && pass "krescue.modules=mptsas,all: that one, then the whole list in order" ||
+    fail "krescue.modules=all" "got '$got'"
+got=$(KR_SOURCE_ONLY=1 KR_SYS="$TMP/nosys" KR_RUN=echo KR_RUNDIR="$TMP/lm2" \
+    KR_MODLIST=initramfs/modules "$BB" sh -c '. ./initramfs/init
+    XMODULES=; load_modules' | tr '\n' ' ')
+[ -z "$got" ] && pass "must fail: no krescue.modules and no devices load nothing" ||
+    fail "load_modules without devices" "got '$got'"
+
 # probe_fs: ext4, xfs, an LVM physical volume by their magic; nothing for
 # a disk of zeros
 truncate -s 8M "$TMP/ext4.img"
