@@ -19,7 +19,7 @@ TEST_PKGS  := openssl python3 python3-cryptography python3-yaml \
 	      python3-prometheus-client util-linux etcd-server etcd-client \
 	      ansible-core ansible-lint qemu-system-x86 \
 	      ipxe-qemu ovmf e2fsprogs cpio xorriso mtools grub-pc-bin \
-	      grub-efi-amd64-bin grub-common dosfstools systemd \
+	      grub-efi-amd64-bin grub-common dosfstools systemd osslsigncode \
 	      clang libfuzzer-14-dev
 
 WARN    := -Wall -Wextra -Werror -Wformat=2 -Wshadow
@@ -114,7 +114,8 @@ demo:
 
 # --- rescue image (issue 6): kernel + initramfs, ISO, PXE, qemu tests -----
 #   make image        build/vmlinuz, build/krescue.initrd (prints the size)
-#   make iso          build/krescue.iso (hybrid BIOS + UEFI, dd to USB)
+#   make iso          build/krescue.iso (hybrid BIOS + UEFI with Secure
+#                     Boot: Debian's signed shim and GRUB; dd to USB)
 #   make pxe          build/pxe/ (kernel, initrd, iPXE scripts, pxelinux)
 #   make check-image  tests/e2e/*.sh: qemu (TCG) boots of the image
 .PHONY: image iso pxe check-image

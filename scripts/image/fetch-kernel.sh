@@ -22,26 +22,9 @@ out=${1:?usage: fetch-kernel.sh OUT}
 mkdir -p "$out/debs"
 debs=$(cd "$out/debs" && pwd)
 
-# fetch PACKAGE [VERSION]: the .deb of PACKAGE's candidate version (or
-# VERSION), downloaded once.
-fetch() {
-	ver=${2:-$(apt-cache policy "$1" 2>/dev/null |
-	    sed -n 's/^ *Candidate: *//p')}
-	if [ -z "$ver" ] || [ "$ver" = "(none)" ]; then
-		echo "fetch-kernel: no candidate for $1 (apt-get update?)" >&2
-		return 1
-	fi
-	file=$(printf '%s_%s_amd64.deb' "$1" "$ver" | sed 's/:/%3a/')
-	if [ ! -s "$debs/$file" ]; then
-		echo "fetch-kernel: apt-get download $1=$ver" >&2
-		(cd "$debs" && apt-get download -q "$1=$ver" >&2)
-	fi
-	[ -s "$debs/$file" ] || {
-		echo "fetch-kernel: $debs/$file missing after download" >&2
-		return 1
-	}
-	printf '%s\n' "$debs/$file"
-}
+me=fetch-kernel
+# shellcheck source=scripts/image/debs.sh
+. "$(dirname "$0")/debs.sh"
 
 if [ -n "${KERNEL_DEB:-}" ]; then
 	kdeb=$KERNEL_DEB
@@ -56,17 +39,6 @@ else
 fi
 bdeb=${BUSYBOX_DEB:-$(fetch busybox-static)}
 
-# unpack DEB DIR, unless DIR already holds exactly that DEB
-unpack() {
-	sum=$(sha256sum "$1" | cut -d ' ' -f 1)
-	if [ -f "$2/.deb-sha256" ] && [ "$(cat "$2/.deb-sha256")" = "$sum" ]; then
-		return 0
-	fi
-	rm -rf "$2"
-	mkdir -p "$2"
-	dpkg -x "$1" "$2"
-	echo "$sum" >"$2/.deb-sha256"
-}
 unpack "$kdeb" "$out/kernel"
 unpack "$bdeb" "$out/busybox"
 

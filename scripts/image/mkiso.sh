@@ -1,8 +1,34 @@
 #!/bin/sh
 # scripts/image/mkiso.sh [OUT.iso]: a hybrid BIOS + UEFI ISO of the rescue
 # image (default build/krescue.iso), bootable from a CD and when written
-# to a USB stick with dd.  grub-mkrescue (GRUB for i386-pc and x86_64-efi,
-# xorriso) builds it rootless from build/vmlinuz and build/krescue.initrd.
+# to a USB stick with dd, under UEFI also with Secure Boot on.
+#
+# UEFI: the chain Debian's own installer media use, every piece signed by
+# its vendor and shipped unmodified (scripts/image/fetch-efi.sh):
+#	firmware -> /EFI/BOOT/BOOTX64.EFI	shim (shim-signed), Microsoft's
+#						UEFI CA
+#		 -> /EFI/BOOT/grubx64.efi	GRUB (grub-efi-amd64-signed,
+#						gcdx64.efi.signed), Debian's CA
+#		 -> /krescue/vmlinuz		Debian's signed kernel
+# shim holds Debian's CA, so it accepts GRUB and GRUB (through shim)
+# the kernel; no MOK is enrolled or needed.  /EFI/BOOT/mmx64.efi is
+# MokManager, which shim starts when GRUB fails to verify.  These files
+# sit in a FAT image (mtools, rootless) that is the El Torito UEFI boot
+# image for a CD and, through the GPT, the EFI system partition on a USB
+# stick.  Signed GRUB cannot take an embedded config; its built-in one
+# reads /boot/grub/grub.cfg on the device GRUB came from: from a CD the
+# ISO 9660 file system with the menu, from a USB stick the FAT partition,
+# whose /boot/grub/grub.cfg finds the ISO 9660 file system by its UUID
+# and loads the menu from there (/.disk/info is the last resort that GRUB
+# searches for).  Not covered by Secure Boot: the GRUB config and the
+# initrd (GRUB verifies the kernel only).  tests/e2e/secureboot.sh boots
+# it with Secure Boot enforced (run-qemu.sh -s), from a CD and a stick.
+#
+# BIOS: GRUB for i386-pc (grub-mkimage, El Torito, boot_hybrid.img in the
+# MBR for USB sticks), the same menu, like grub-mkrescue builds it.
+# xorriso puts it together.  SOURCE_DATE_EPOCH (default: the last
+# commit's time) sets every time stamp and the ISO's UUID, so the same
+# inputs give the same bytes.
 #
 # Menu entries (GRUB, screen and serial): the console menu (default), an
 # unattended renewal, a read-only check, a shell; each on the screen
@@ -10,23 +36,50 @@
 #	ISO_APPEND	extra kernel parameters for every entry
 #	ISO_DEFAULT	the default entry's number (0 = menu on the screen)
 #	ISO_TIMEOUT	seconds GRUB waits (default 5)
-# Secure Boot: the GRUB EFI binary is not signed; see docs/rescue-image.md.
+#	ISO_GRUB_EFI	a GRUB EFI binary to put behind shim instead of
+#			Debian's signed one (tests: an unsigned GRUB must be
+#			refused under Secure Boot)
+#	EFI_DEBS	see fetch-efi.sh
 set -eu
 cd "$(dirname "$0")/../.."
 out=${1:-build/krescue.iso}
 for f in build/vmlinuz build/krescue.initrd; do
 	[ -s "$f" ] || { echo "mkiso: $f missing (make image)" >&2; exit 1; }
 done
-command -v grub-mkrescue >/dev/null 2>&1 && command -v xorriso >/dev/null 2>&1 &&
-    [ -d /usr/lib/grub/i386-pc ] && [ -d /usr/lib/grub/x86_64-efi ] &&
-    command -v mformat >/dev/null 2>&1 ||
-    sh scripts/install-pkgs.sh grub-common grub-pc-bin grub-efi-amd64-bin \
-	xorriso mtools
+bios=/usr/lib/grub/i386-pc
+command -v grub-mkimage >/dev/null 2>&1 && command -v xorriso >/dev/null 2>&1 &&
+    [ -f "$bios/boot_hybrid.img" ] && command -v mformat >/dev/null 2>&1 ||
+    sh scripts/install-pkgs.sh grub-common grub-pc-bin xorriso mtools
+if [ -z "${SOURCE_DATE_EPOCH:-}" ]; then
+	SOURCE_DATE_EPOCH=$(git log -1 --format=%ct 2>/dev/null || echo 0)
+fi
+case $SOURCE_DATE_EPOCH in
+'' | *[!0-9]*) echo "mkiso: bad SOURCE_DATE_EPOCH" >&2; exit 100 ;;
+esac
+# xorriso and mtools read it too: file, directory and volume dates
+export SOURCE_DATE_EPOCH
 
-stage=build/image/iso
-rm -rf "$stage"
-mkdir -p "$stage/boot/grub" "$stage/krescue"
+mkdir -p build/image
+sh scripts/image/fetch-efi.sh build/image >build/image/mkiso.log 2>&1 || {
+	tail -n 5 build/image/mkiso.log >&2
+	exit 1
+}
+signed=build/image/efi/usr/lib
+grub_efi=${ISO_GRUB_EFI:-$signed/grub/x86_64-efi-signed/gcdx64.efi.signed}
+
+stage=$(mktemp -d build/image/iso.XXXXXX)
+tmp=$out.tmp.$$
+trap 'rm -rf "$stage" "$tmp"' EXIT
+mkdir -p "$stage/boot/grub/i386-pc" "$stage/krescue" "$stage/.disk"
 cp build/vmlinuz build/krescue.initrd "$stage/krescue/"
+echo "krescue rescue image $(cat VERSION 2>/dev/null)" >"$stage/.disk/info"
+
+# The ISO 9660 volume's UUID as GRUB sees it: its modification date.
+date=$(date -u -d "@$SOURCE_DATE_EPOCH" +%Y%m%d%H%M%S)00
+uuid=$(echo "$date" | sed 's/^\(....\)\(..\)\(..\)\(..\)\(..\)\(..\)\(..\)$/\1-\2-\3-\4-\5-\6-\7/')
+find_iso="search --no-floppy --fs-uuid --set=root $uuid
+set prefix=(\$root)/boot/grub"
+
 append=${ISO_APPEND:-}
 screen="console=ttyS0,115200 console=tty0"
 serial="console=tty0 console=ttyS0,115200"
@@ -55,11 +108,60 @@ CFG
 	done
 } >"$stage/boot/grub/grub.cfg"
 
-tmp=$out.tmp.$$
-trap 'rm -f "$tmp"' EXIT
-grub-mkrescue -o "$tmp" "$stage" -- -volid KRESCUE >build/image/mkiso.log 2>&1 || {
+# BIOS: a core image with the ISO's finder built in (search too: the
+# embedded config runs before any module can be loaded); the rest of
+# GRUB's modules load from /boot/grub/i386-pc (no Secure Boot here).
+printf '%s\n' "$find_iso" >"$stage/bios.cfg"
+cp "$bios"/*.mod "$bios"/*.lst "$stage/boot/grub/i386-pc/"
+grub-mkimage -d "$bios" -O i386-pc-eltorito -p /boot/grub -c "$stage/bios.cfg" \
+    -o "$stage/boot/grub/i386-pc/eltorito.img" biosdisk iso9660 search \
+    >>build/image/mkiso.log 2>&1 || {
+	tail -n 5 build/image/mkiso.log >&2
+	exit 1
+}
+rm "$stage/bios.cfg"
+
+# UEFI: the EFI system partition as a FAT image, sized to its files plus
+# 1 MiB for the FAT itself.  mcopy -m keeps the packages' file dates.
+esp=$stage/efi.img
+cat >"$stage/esp.cfg" <<CFG
+# krescue: the menu is on the ISO 9660 side (generated by scripts/image/mkiso.sh)
+$find_iso
+configfile \$prefix/grub.cfg
+CFG
+bytes=$(cat "$signed/shim/shimx64.efi.signed" "$grub_efi" \
+    "$signed/shim/mmx64.efi.signed" | wc -c)
+truncate -s "$(((bytes / 1048576 + 2) * 1048576))" "$esp"
+{
+	mformat -i "$esp" -N 4b524553 -v KRESCUE-EFI :: &&
+	    mmd -i "$esp" ::/EFI ::/EFI/BOOT ::/boot ::/boot/grub &&
+	    mcopy -m -i "$esp" "$signed/shim/shimx64.efi.signed" ::/EFI/BOOT/BOOTX64.EFI &&
+	    mcopy -m -i "$esp" "$grub_efi" ::/EFI/BOOT/grubx64.efi &&
+	    mcopy -m -i "$esp" "$signed/shim/mmx64.efi.signed" ::/EFI/BOOT/mmx64.efi &&
+	    touch -d "@$SOURCE_DATE_EPOCH" "$stage/esp.cfg" &&
+	    mcopy -m -i "$esp" "$stage/esp.cfg" ::/boot/grub/grub.cfg
+} >>build/image/mkiso.log 2>&1 || {
+	tail -n 5 build/image/mkiso.log >&2
+	exit 1
+}
+rm "$stage/esp.cfg"
+# xorriso dates every file by its mtime: the build's, unless set here
+find "$stage" -exec touch -h -d "@$SOURCE_DATE_EPOCH" {} +
+
+# The layout grub-mkrescue makes, less its HFS+ side for old Macs: El
+# Torito BIOS and UEFI images, GRUB's hybrid MBR, a GPT whose EFI system
+# partition is efi.img, /boot first on the medium.
+xorriso -as mkisofs -graft-points -r -volid KRESCUE \
+    --modification-date="$date" \
+    -b boot/grub/i386-pc/eltorito.img -no-emul-boot -boot-load-size 4 \
+    -boot-info-table --grub2-boot-info --grub2-mbr "$bios/boot_hybrid.img" \
+    --efi-boot efi.img -efi-boot-part --efi-boot-image \
+    --protective-msdos-label \
+    --sort-weight 0 / --sort-weight 1 /boot \
+    -o "$tmp" "$stage" >>build/image/mkiso.log 2>&1 || {
 	tail -n 5 build/image/mkiso.log >&2
 	exit 1
 }
 mv -f "$tmp" "$out"
-echo "$out: $(wc -c <"$out") bytes (hybrid BIOS + UEFI; dd it to a USB stick)"
+echo "$out: $(wc -c <"$out") bytes (hybrid BIOS + UEFI with Secure Boot;" \
+    "dd it to a USB stick)"

@@ -1,9 +1,11 @@
 #!/bin/sh
 # tests/e2e/media.sh: boot the rescue image the way operators do, not
 # with -kernel/-initrd: the hybrid ISO from the CD drive under BIOS
-# (renew) and under UEFI/OVMF (check), and over the network with iPXE and
+# (renew) and under UEFI/OVMF (check), the same ISO as a USB stick
+# written with dd under BIOS (renew), and over the network with iPXE and
 # qemu's TFTP (renew).  Each against an expired kubeadm disk; renewed
-# disks are read back and must pass `krescue check`.
+# disks are read back and must pass `krescue check`.  Secure Boot:
+# tests/e2e/secureboot.sh.
 . "$(dirname "$0")/../lib.sh"
 require_krescue
 
@@ -65,6 +67,14 @@ if ISO_DEFAULT=5 ISO_TIMEOUT=0 ISO_APPEND=krescue.settle=5 \
 	"KRESCUE-RESULT: ok renewed"*) pass "ISO, BIOS, renew: $RESULT (${SECS}s)"
 		readback_check iso-bios ;;
 	*) fail "ISO, BIOS, renew" "${RESULT:-no result line}" ;;
+	esac
+	# the same bytes on a USB stick: GRUB's hybrid MBR, not El Torito
+	cp "$TMP/renew.iso" "$TMP/stick.img"
+	boot usb-bios -b "$TMP/stick.img"
+	case $RESULT in
+	"KRESCUE-RESULT: ok renewed"*) pass "ISO as a USB stick (dd), BIOS, renew: $RESULT (${SECS}s)"
+		readback_check usb-bios ;;
+	*) fail "ISO as a USB stick (dd), BIOS, renew" "${RESULT:-no result line}" ;;
 	esac
 	if [ -f /usr/share/ovmf/OVMF.fd ]; then
 		boot iso-uefi -u -c "$TMP/check.iso"
