@@ -242,8 +242,8 @@ pki_genkey_rng(enum pki_keytype t, mbedtls_pk_context *pk,
 		rc = mbedtls_pk_setup(pk,
 		    mbedtls_pk_info_from_type(MBEDTLS_PK_RSA));
 		if (rc == 0)
-			rc = mbedtls_rsa_gen_key(mbedtls_pk_rsa(*pk),
-			    f_rng, p_rng, bits, 65537);
+			rc = rsa_genkey(mbedtls_pk_rsa(*pk), bits, 65537,
+			    f_rng, p_rng);
 	} else {
 		rc = mbedtls_pk_setup(pk,
 		    mbedtls_pk_info_from_type(MBEDTLS_PK_ECKEY));

@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include <mbedtls/pk.h>
+#include <mbedtls/rsa.h>
 #include <mbedtls/x509_crt.h>
 
 struct buf;
@@ -46,6 +47,12 @@ const char *pki_keytype_name(enum pki_keytype);
 int	 pki_genkey(enum pki_keytype, mbedtls_pk_context *);
 /* The same with the caller's random generator (one per thread). */
 int	 pki_genkey_rng(enum pki_keytype, mbedtls_pk_context *,
+	    int (*)(void *, unsigned char *, size_t), void *);
+/*
+ * An RSA key as mbedtls_rsa_gen_key makes it, with every one of its
+ * checks, but found faster (rsakey.c); an mbedtls error code.
+ */
+int	 rsa_genkey(mbedtls_rsa_context *, unsigned int, int,
 	    int (*)(void *, unsigned char *, size_t), void *);
 /*
  * n fresh keys of the given types into n initialised, empty contexts, made

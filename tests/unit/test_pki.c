@@ -16,6 +16,7 @@
 #include <mbedtls/md.h>
 #include <mbedtls/oid.h>
 #include <mbedtls/pk.h>
+#include <mbedtls/rsa.h>
 #include <mbedtls/x509_crt.h>
 
 #include "extern.h"
@@ -417,6 +418,85 @@ test_keys(void)
 	CHECK("genkey: unknown type refused",
 	    pki_genkey((enum pki_keytype)99, &pk) == -1);
 	mbedtls_pk_free(&pk);
+}
+
+static int
+failing_rng(void *ctx, unsigned char *out, size_t len)
+{
+	(void)ctx;
+	(void)out;
+	(void)len;
+	return MBEDTLS_ERR_CTR_DRBG_ENTROPY_SOURCE_FAILED;
+}
+
+/*
+ * RSA keys from the sieve (rsakey.c): mbedtls' own check of the private
+ * key, a modulus of exactly the size asked for (both primes above
+ * sqrt(2) * 2^(bits/2 - 1)), E = 65537, P > Q and far apart, and a
+ * signature that verifies; a failing random generator fails cleanly.
+ */
+static void
+test_rsa_genkey(void)
+{
+	static const unsigned int sizes[] = { 2048, 2048, 2048, 3072 };
+	mbedtls_entropy_context	 entropy;
+	mbedtls_ctr_drbg_context drbg;
+	mbedtls_rsa_context	 rsa;
+	mbedtls_mpi		 n, p, q, e, h;
+	unsigned char		 hash[32], sig[512];
+	char			 t[96];
+	size_t			 i;
+
+	mbedtls_entropy_init(&entropy);
+	mbedtls_ctr_drbg_init(&drbg);
+	CHECK("rsa_genkey: test generator", mbedtls_ctr_drbg_seed(&drbg,
+	    mbedtls_entropy_func, &entropy, NULL, 0) == 0);
+	memset(hash, 0x5a, sizeof(hash));
+	for (i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		mbedtls_rsa_init(&rsa);
+		mbedtls_mpi_init(&n);
+		mbedtls_mpi_init(&p);
+		mbedtls_mpi_init(&q);
+		mbedtls_mpi_init(&e);
+		mbedtls_mpi_init(&h);
+#define T(s)	(snprintf(t, sizeof(t), "rsa_genkey %u #%zu: %s", sizes[i], i, s), t)
+		CHECK(T("made"), rsa_genkey(&rsa, sizes[i], 65537,
+		    mbedtls_ctr_drbg_random, &drbg) == 0);
+		CHECK(T("mbedtls_rsa_check_privkey"),
+		    mbedtls_rsa_check_privkey(&rsa) == 0);
+		CHECK(T("export"), mbedtls_rsa_export(&rsa, &n, &p, &q, NULL,
+		    &e) == 0);
+		CHECK(T("modulus of exactly the size"),
+		    mbedtls_mpi_bitlen(&n) == sizes[i]);
+		CHECK(T("primes of half the size"),
+		    mbedtls_mpi_bitlen(&p) == sizes[i] / 2 &&
+		    mbedtls_mpi_bitlen(&q) == sizes[i] / 2);
+		CHECK(T("E = 65537"), mbedtls_mpi_cmp_int(&e, 65537) == 0);
+		CHECK(T("P > Q, |P-Q| > 2^(bits/2-100)"),
+		    mbedtls_mpi_sub_mpi(&h, &p, &q) == 0 &&
+		    mbedtls_mpi_cmp_int(&h, 0) > 0 &&
+		    mbedtls_mpi_bitlen(&h) > sizes[i] / 2 - 99);
+		CHECK(T("signs and verifies"),
+		    mbedtls_rsa_pkcs1_sign(&rsa, mbedtls_ctr_drbg_random, &drbg,
+		    MBEDTLS_MD_SHA256, sizeof(hash), hash, sig) == 0 &&
+		    mbedtls_rsa_pkcs1_verify(&rsa, MBEDTLS_MD_SHA256,
+		    sizeof(hash), hash, sig) == 0);
+#undef T
+		mbedtls_rsa_free(&rsa);
+		mbedtls_mpi_free(&n);
+		mbedtls_mpi_free(&p);
+		mbedtls_mpi_free(&q);
+		mbedtls_mpi_free(&e);
+		mbedtls_mpi_free(&h);
+	}
+	mbedtls_rsa_init(&rsa);
+	CHECK("rsa_genkey: a failing random generator fails",
+	    rsa_genkey(&rsa, 2048, 65537, failing_rng, NULL) != 0);
+	CHECK("rsa_genkey: and leaves the context empty",
+	    mbedtls_rsa_get_len(&rsa) == 0);
+	mbedtls_rsa_free(&rsa);
+	mbedtls_ctr_drbg_free(&drbg);
+	mbedtls_entropy_free(&entropy);
 }
 
 /*
@@ -823,6 +903,7 @@ main(void)
 		test_renew(leaves[i].leaf, leaves[i].ca, now - 300,
 		    now + 365 * 86400);
 	test_keys();
+	test_rsa_genkey();
 	test_genkeys();
 	test_ca(PKI_RSA2048, "RSA-2048", MBEDTLS_OID_PKCS1_SHA256,
 	    OIDLEN(MBEDTLS_OID_PKCS1_SHA256));
