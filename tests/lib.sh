@@ -117,3 +117,51 @@ require_krescue() {
 
 # strip_trailing FILE: the file without trailing blanks on each line.
 strip_trailing() { sed 's/[[:space:]]*$//' "$1"; }
+
+# expired_disk IMG: a 64 MiB ext4 image labelled k8snode holding an
+# expired kubeadm 1.28.4 node whose kubelet finished its bootstrap, the
+# disk the media boots (tests/e2e/media.sh, secureboot.sh) renew or check
+expired_disk() {
+	mktree kubeadm "$TMP/expired-disk" --version 1.28.4 --expired \
+	    --kubelet-finalize
+	mkdir -p "$TMP/expired-disk/etc/systemd/system"
+	truncate -s 64M "$1"
+	mkfs.ext4 -q -L k8snode -d "$TMP/expired-disk" "$1"
+}
+
+# qemu_boot TIMEOUT NAME RUN-QEMU-ARGS...: scripts/image/run-qemu.sh with
+# a fresh copy of $TMP/disk.img as $TMP/NAME.img; the console without CRs
+# in $TMP/NAME.txt, the result line(s) in $RESULT ("(timed out ...)" when
+# qemu was stopped), how many in $NRESULT, qemu's exit status in $BRC,
+# the wall time in $SECS
+qemu_boot() {
+	qb_timeout=$1 qb_name=$2
+	shift 2
+	cp "$TMP/disk.img" "$TMP/$qb_name.img"
+	qb_start=$(date +%s)
+	sh scripts/image/run-qemu.sh -t "$qb_timeout" -d "$TMP/$qb_name.img" "$@" \
+	    </dev/null >"$TMP/$qb_name.log" 2>&1
+	BRC=$?
+	SECS=$(($(date +%s) - qb_start))
+	tr -d '\r' <"$TMP/$qb_name.log" >"$TMP/$qb_name.txt"
+	RESULT=$(grep -a '^KRESCUE-RESULT: ' "$TMP/$qb_name.txt")
+	NRESULT=$(grep -a -c 'KRESCUE-RESULT: ' "$TMP/$qb_name.txt")
+	echo "# $qb_name: qemu exit $BRC after ${SECS}s: $RESULT"
+	[ "$BRC" = 124 ] && RESULT="(timed out after ${qb_timeout}s)"
+	return 0
+}
+
+# readback_check NAME: $TMP/NAME.img (an expired_disk after a renewal)
+# read back with debugfs must pass `krescue check` with the unit staged
+readback_check() {
+	mkdir -p "$TMP/$1.out"
+	for d in etc var root; do
+		debugfs -R "rdump /$d $TMP/$1.out" "$TMP/$1.img" >/dev/null 2>&1
+	done
+	run "$KRESCUE" check --root "$TMP/$1.out"
+	if [ "$RC" = 0 ] && [ -f "$TMP/$1.out/etc/systemd/system/krescue-finish.service" ]; then
+		pass "$1: disk read back: check exit 0, unit staged"
+	else
+		fail "$1: disk read back" "check exit $RC"
+	fi
+}

@@ -3,7 +3,7 @@
 # them.  The caller sets
 #	debs	the cache directory of .deb files (absolute path)
 #	me	the name its messages start with
-# and gets fetch and unpack.
+# and gets fetch, from_dir and unpack.
 # shellcheck shell=sh disable=SC2154
 
 # fetch PACKAGE [VERSION]: the .deb of PACKAGE's candidate version (or
@@ -29,14 +29,27 @@ fetch() {
 	printf '%s\n' "$debs/$file"
 }
 
-# unpack DEB DIR, unless DIR already holds exactly that DEB
+# from_dir DIR PACKAGE: the one PACKAGE_*.deb in DIR (a given set of
+# packages instead of downloads)
+from_dir() {
+	fd=$(ls "$1/$2"_*.deb 2>/dev/null | head -n 1)
+	[ -n "$fd" ] || { echo "$me: no $2 in $1" >&2; return 1; }
+	printf '%s\n' "$fd"
+}
+
+# unpack DIR DEB...: every DEB unpacked into DIR (dpkg -x), unless DIR
+# already holds exactly those packages (their checksums, in DIR/.debs-sha256)
 unpack() {
-	sum=$(sha256sum "$1" | cut -d ' ' -f 1)
-	if [ -f "$2/.deb-sha256" ] && [ "$(cat "$2/.deb-sha256")" = "$sum" ]; then
+	u_dir=$1
+	shift
+	u_sum=$(for u_d in "$@"; do sha256sum "$u_d" | cut -d ' ' -f 1; done |
+	    sha256sum | cut -d ' ' -f 1)
+	if [ -f "$u_dir/.debs-sha256" ] &&
+	    [ "$(cat "$u_dir/.debs-sha256")" = "$u_sum" ]; then
 		return 0
 	fi
-	rm -rf "$2"
-	mkdir -p "$2"
-	dpkg -x "$1" "$2"
-	echo "$sum" >"$2/.deb-sha256"
+	rm -rf "$u_dir"
+	mkdir -p "$u_dir"
+	for u_d in "$@"; do dpkg -x "$u_d" "$u_dir"; done
+	echo "$u_sum" >"$u_dir/.debs-sha256"
 }

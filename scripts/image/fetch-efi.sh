@@ -25,23 +25,15 @@ pkgs="shim-signed shim-helpers-amd64-signed grub-efi-amd64-signed"
 edebs=
 for p in $pkgs; do
 	if [ -n "${EFI_DEBS:-}" ]; then
-		d=$(ls "$EFI_DEBS/${p}"_*.deb 2>/dev/null | head -n 1)
-		[ -n "$d" ] || { echo "$me: no $p in $EFI_DEBS" >&2; exit 1; }
+		d=$(from_dir "$EFI_DEBS" "$p") || exit 1
 	else
 		d=$(fetch "$p")
 	fi
 	edebs="$edebs $d"
 done
-sum=$(for d in $edebs; do sha256sum "$d" | cut -d ' ' -f 1; done | sha256sum |
-    cut -d ' ' -f 1)
-if [ ! -f "$out/efi/.debs-sha256" ] ||
-    [ "$(cat "$out/efi/.debs-sha256")" != "$sum" ]; then
-	rm -rf "$out/efi"
-	mkdir -p "$out/efi"
-	for d in $edebs; do dpkg -x "$d" "$out/efi"; done
-	for d in $edebs; do basename "$d" .deb; done >"$out/efi/versions"
-	echo "$sum" >"$out/efi/.debs-sha256"
-fi
+# shellcheck disable=SC2086
+unpack "$out/efi" $edebs
+for d in $edebs; do basename "$d" .deb; done >"$out/efi/versions"
 for f in usr/lib/shim/shimx64.efi.signed usr/lib/shim/mmx64.efi.signed \
     usr/lib/grub/x86_64-efi-signed/gcdx64.efi.signed; do
 	[ -s "$out/efi/$f" ] || { echo "$me: no /$f in the packages" >&2; exit 1; }

@@ -39,8 +39,8 @@ else
 fi
 bdeb=${BUSYBOX_DEB:-$(fetch busybox-static)}
 
-unpack "$kdeb" "$out/kernel"
-unpack "$bdeb" "$out/busybox"
+unpack "$out/kernel" "$kdeb"
+unpack "$out/busybox" "$bdeb"
 
 # The userland: one tree for all its packages, redone when any .deb changes.
 pkgs=$(sed -e 's/#.*//' -e '/^[[:space:]]*$/d' \
@@ -53,22 +53,14 @@ udebs=
 	/^ *Candidate:/ { print p, $2 }')
 for p in $pkgs; do
 	if [ -n "${USERLAND_DEBS:-}" ]; then
-		d=$(ls "$USERLAND_DEBS/${p}"_*.deb 2>/dev/null | head -n 1)
-		[ -n "$d" ] || { echo "fetch-kernel: no $p in $USERLAND_DEBS" >&2; exit 1; }
+		d=$(from_dir "$USERLAND_DEBS" "$p") || exit 1
 	else
 		d=$(fetch "$p" "$(echo "$cands" | awk -v p="$p" '$1 == p { print $2 }')")
 	fi
 	udebs="$udebs $d"
 done
-usum=$(for d in $udebs; do sha256sum "$d" | cut -d ' ' -f 1; done | sha256sum |
-    cut -d ' ' -f 1)
-if [ ! -f "$out/userland/.debs-sha256" ] ||
-    [ "$(cat "$out/userland/.debs-sha256")" != "$usum" ]; then
-	rm -rf "$out/userland"
-	mkdir -p "$out/userland"
-	for d in $udebs; do dpkg -x "$d" "$out/userland"; done
-	echo "$usum" >"$out/userland/.debs-sha256"
-fi
+# shellcheck disable=SC2086
+unpack "$out/userland" $udebs
 
 kver=$(ls "$out/kernel/lib/modules" | head -n 1)
 if [ -z "$kver" ] || [ ! -f "$out/kernel/boot/vmlinuz-$kver" ]; then

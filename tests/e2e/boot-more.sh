@@ -305,20 +305,27 @@ expect fresh "KRESCUE-RESULT: ok nothing to renew on /dev/vda*"
     pass "fresh: the disk's files unchanged (tree hashes equal), nothing staged" ||
     fail "fresh: the disk's files" "changed"
 
+# refused NAME PATTERN: the tree $TMP/NAME on an ext4 disk, an unattended
+# renewal that must fail with PATTERN, power off, and leave every file as
+# it was
+refused() {
+	ext4_disk "$TMP/$1" "$TMP/$1.img" k8snode 32M
+	r_before=$(disk_hash "$TMP/$1.img")
+	boot "$1" "$TMP/$1.img" "krescue.action=renew krescue.settle=5"
+	expect "$1" "$2"
+	[ "$BRC" = 0 ] &&
+	    pass "$1: powered off after the failure (qemu exit 0, no hang)" ||
+	    fail "$1: power off" "qemu exit $BRC"
+	[ "$r_before" = "$(disk_hash "$TMP/$1.img")" ] &&
+	    pass "$1: the disk's files unchanged (tree hashes equal)" ||
+	    fail "$1: the disk's files" "changed"
+}
+
 # --- 5. corrupt PKI -------------------------------------------------------------------
 T=$TMP/corrupt
 expired_tree "$T"
 truncate -s 100 "$T/etc/kubernetes/pki/apiserver.crt"
-ext4_disk "$T" "$TMP/corrupt.img" k8snode 32M
-before=$(disk_hash "$TMP/corrupt.img")
-boot corrupt "$TMP/corrupt.img" "krescue.action=renew krescue.settle=5"
-expect corrupt "KRESCUE-RESULT: failed *apiserver.crt*"
-[ "$BRC" = 0 ] &&
-    pass "corrupt: powered off after the failure (qemu exit 0, no hang)" ||
-    fail "corrupt: power off" "qemu exit $BRC"
-[ "$before" = "$(disk_hash "$TMP/corrupt.img")" ] &&
-    pass "corrupt: the disk's files unchanged (tree hashes equal)" ||
-    fail "corrupt: the disk's files" "changed"
+refused corrupt "KRESCUE-RESULT: failed *apiserver.crt*"
 
 # --- 6. krescue.action=check ----------------------------------------------------------
 T=$TMP/chk
@@ -437,16 +444,7 @@ expired_tree "$T"
 rm "$T/etc/kubernetes/pki/ca.key"
 [ -s "$T/etc/kubernetes/pki/ca.crt" ] && [ ! -e "$T/etc/kubernetes/pki/ca.key" ] ||
     fail "nokey: layout" "ca.crt missing or ca.key still there"
-ext4_disk "$T" "$TMP/nokey.img" k8snode 32M
-before=$(disk_hash "$TMP/nokey.img")
-boot nokey "$TMP/nokey.img" "krescue.action=renew krescue.settle=5"
-expect nokey "KRESCUE-RESULT: failed krescue renew exited 1 on /dev/vda: CA ca *: /etc/kubernetes/pki/ca.crt has no key beside it (/etc/kubernetes/pki/ca.key)*"
-[ "$BRC" = 0 ] &&
-    pass "nokey: powered off after the failure (qemu exit 0, no hang)" ||
-    fail "nokey: power off" "qemu exit $BRC"
-[ "$before" = "$(disk_hash "$TMP/nokey.img")" ] &&
-    pass "nokey: the disk's files unchanged (tree hashes equal)" ||
-    fail "nokey: the disk's files" "changed"
+refused nokey "KRESCUE-RESULT: failed krescue renew exited 1 on /dev/vda: CA ca *: /etc/kubernetes/pki/ca.crt has no key beside it (/etc/kubernetes/pki/ca.key)*"
 
 # --- 9. CA key that does not match ca.crt -----------------------------------------------
 T=$TMP/badkey
@@ -459,15 +457,6 @@ if ! openssl rsa -check -noout -in "$K" >/dev/null 2>&1 ||
     "$(openssl x509 -modulus -noout -in "$T/etc/kubernetes/pki/ca.crt")" ]; then
 	fail "badkey: layout" "ca.key is not a valid RSA key, or it matches ca.crt"
 fi
-ext4_disk "$T" "$TMP/badkey.img" k8snode 32M
-before=$(disk_hash "$TMP/badkey.img")
-boot badkey "$TMP/badkey.img" "krescue.action=renew krescue.settle=5"
-expect badkey "KRESCUE-RESULT: failed krescue renew exited 1 on /dev/vda: CA ca *: private key /etc/kubernetes/pki/ca.key does not match the certificate*"
-[ "$BRC" = 0 ] &&
-    pass "badkey: powered off after the failure (qemu exit 0, no hang)" ||
-    fail "badkey: power off" "qemu exit $BRC"
-[ "$before" = "$(disk_hash "$TMP/badkey.img")" ] &&
-    pass "badkey: the disk's files unchanged (tree hashes equal)" ||
-    fail "badkey: the disk's files" "changed"
+refused badkey "KRESCUE-RESULT: failed krescue renew exited 1 on /dev/vda: CA ca *: private key /etc/kubernetes/pki/ca.key does not match the certificate*"
 
 finish

@@ -43,31 +43,8 @@ if [ ! -s build/vmlinuz ] || [ ! -s build/krescue.initrd ]; then
 	    { fail "make image" "$(tail -n 1 "$TMP/mkinitrd.log")"; finish; }
 fi
 
-T=$TMP/tree
-mktree kubeadm "$T" --version 1.28.4 --expired --kubelet-finalize
-mkdir -p "$T/etc/systemd/system"
-truncate -s 64M "$TMP/disk.img"
-mkfs.ext4 -q -L k8snode -d "$T" "$TMP/disk.img"
-
-# boot NAME RUN-QEMU-ARGS...: with a fresh copy of the disk, $TMP/NAME.img;
-# the result line(s) in $RESULT, how many in $NRESULT, the wall time in
-# $SECS, the console without CRs in $TMP/NAME.txt
-boot() {
-	b_name=$1
-	shift
-	cp "$TMP/disk.img" "$TMP/$b_name.img"
-	b_start=$(date +%s)
-	sh scripts/image/run-qemu.sh -t "$SB_TIMEOUT" -d "$TMP/$b_name.img" "$@" \
-	    </dev/null >"$TMP/$b_name.log" 2>&1
-	b_rc=$?
-	SECS=$(($(date +%s) - b_start))
-	tr -d '\r' <"$TMP/$b_name.log" >"$TMP/$b_name.txt"
-	RESULT=$(grep -a '^KRESCUE-RESULT: ' "$TMP/$b_name.txt")
-	NRESULT=$(grep -a -c 'KRESCUE-RESULT: ' "$TMP/$b_name.txt")
-	echo "# $b_name: qemu exit $b_rc after ${SECS}s: $RESULT"
-	[ "$b_rc" = 124 ] && RESULT="(timed out after ${SB_TIMEOUT}s)"
-	return 0
-}
+expired_disk "$TMP/disk.img"
+boot() { qemu_boot "$SB_TIMEOUT" "$@"; }
 
 # refused NAME PATTERN RUN-QEMU-ARGS...: a boot that must not get
 # anywhere.  Stopped once the console shows PATTERN (the refusal, in
@@ -100,19 +77,6 @@ refused() {
 	[ -n "$REFUSAL" ] ||
 	    REFUSAL=$(grep -a -o -E "$r_pat" "$TMP/$r_name.txt" | head -n 1)
 	echo "# $r_name: qemu exit $r_rc, stopped after ${SECS}s: ${REFUSAL:-no refusal seen}${RESULT:+; $RESULT}"
-}
-
-readback_check() {
-	mkdir -p "$TMP/$1.out"
-	for d in etc var root; do
-		debugfs -R "rdump /$d $TMP/$1.out" "$TMP/$1.img" >/dev/null 2>&1
-	done
-	run "$KRESCUE" check --root "$TMP/$1.out"
-	if [ "$RC" = 0 ] && [ -f "$TMP/$1.out/etc/systemd/system/krescue-finish.service" ]; then
-		pass "$1: disk read back: check exit 0, unit staged"
-	else
-		fail "$1: disk read back" "check exit $RC"
-	fi
 }
 
 # secure_kernel NAME: the kernel's own word that Secure Boot is on (its
