@@ -129,26 +129,33 @@ expired_disk() {
 	mkfs.ext4 -q -L k8snode -d "$TMP/expired-disk" "$1"
 }
 
-# qemu_boot TIMEOUT NAME RUN-QEMU-ARGS...: scripts/image/run-qemu.sh with
-# a fresh copy of $TMP/disk.img as $TMP/NAME.img; the console without CRs
-# in $TMP/NAME.txt, the result line(s) in $RESULT ("(timed out ...)" when
-# qemu was stopped), how many in $NRESULT, qemu's exit status in $BRC,
-# the wall time in $SECS
-qemu_boot() {
-	qb_timeout=$1 qb_name=$2
+# qemu_run TIMEOUT NAME RUN-QEMU-ARGS...: scripts/image/run-qemu.sh; the
+# console without CRs in $TMP/NAME.txt, the result line(s) in $RESULT
+# ("(timed out ...)" when qemu was stopped), how many in $NRESULT, qemu's
+# exit status in $BRC, the wall time in $SECS
+qemu_run() {
+	qr_timeout=$1 qr_name=$2
 	shift 2
-	cp "$TMP/disk.img" "$TMP/$qb_name.img"
-	qb_start=$(date +%s)
-	sh scripts/image/run-qemu.sh -t "$qb_timeout" -d "$TMP/$qb_name.img" "$@" \
-	    </dev/null >"$TMP/$qb_name.log" 2>&1
+	qr_start=$(date +%s)
+	sh scripts/image/run-qemu.sh -t "$qr_timeout" "$@" \
+	    </dev/null >"$TMP/$qr_name.log" 2>&1
 	BRC=$?
-	SECS=$(($(date +%s) - qb_start))
-	tr -d '\r' <"$TMP/$qb_name.log" >"$TMP/$qb_name.txt"
-	RESULT=$(grep -a '^KRESCUE-RESULT: ' "$TMP/$qb_name.txt")
-	NRESULT=$(grep -a -c 'KRESCUE-RESULT: ' "$TMP/$qb_name.txt")
-	echo "# $qb_name: qemu exit $BRC after ${SECS}s: $RESULT"
-	[ "$BRC" = 124 ] && RESULT="(timed out after ${qb_timeout}s)"
+	SECS=$(($(date +%s) - qr_start))
+	tr -d '\r' <"$TMP/$qr_name.log" >"$TMP/$qr_name.txt"
+	RESULT=$(grep -a '^KRESCUE-RESULT: ' "$TMP/$qr_name.txt")
+	NRESULT=$(grep -a -c 'KRESCUE-RESULT: ' "$TMP/$qr_name.txt")
+	echo "# $qr_name: qemu exit $BRC after ${SECS}s: $RESULT"
+	[ "$BRC" = 124 ] && RESULT="(timed out after ${qr_timeout}s)"
 	return 0
+}
+
+# qemu_boot TIMEOUT NAME RUN-QEMU-ARGS...: qemu_run with a fresh copy of
+# $TMP/disk.img as $TMP/NAME.img
+qemu_boot() {
+	cp "$TMP/disk.img" "$TMP/$2.img"
+	qb_t=$1 qb_n=$2
+	shift 2
+	qemu_run "$qb_t" "$qb_n" -d "$TMP/$qb_n.img" "$@"
 }
 
 # readback_check NAME: $TMP/NAME.img (an expired_disk after a renewal)

@@ -79,19 +79,8 @@ fi
 boot() {
 	b_disks=
 	for d in $2; do b_disks="$b_disks -d $d"; done
-	b_start=$(date +%s)
 	# shellcheck disable=SC2086
-	sh scripts/image/run-qemu.sh -t "$BOOT_TIMEOUT" -a "quiet $3" $b_disks \
-	    </dev/null >"$TMP/$1.log" 2>&1
-	b_rc=$?
-	BRC=$b_rc
-	SECS=$(($(date +%s) - b_start))
-	tr -d '\r' <"$TMP/$1.log" >"$TMP/$1.txt"
-	RESULT=$(grep '^KRESCUE-RESULT: ' "$TMP/$1.txt")
-	NRESULT=$(grep -c 'KRESCUE-RESULT: ' "$TMP/$1.txt")
-	echo "# $1: qemu exit $b_rc after ${SECS}s: $RESULT"
-	[ "$b_rc" = 124 ] && RESULT="(timed out after ${BOOT_TIMEOUT}s)"
-	return 0
+	qemu_run "$BOOT_TIMEOUT" "$1" -a "quiet $3" $b_disks
 }
 
 # expect NAME PATTERN: the result line matches the case PATTERN, once

@@ -33,19 +33,7 @@ fi
 
 # boot NAME DISK PARAMS: boot, serial log in $TMP/NAME.log, the result
 # line in $RESULT, the wall time in $SECS
-boot() {
-	b_start=$(date +%s)
-	sh scripts/image/run-qemu.sh -t "$BOOT_TIMEOUT" -a "quiet $3" -d "$2" \
-	    </dev/null >"$TMP/$1.log" 2>&1
-	b_rc=$?
-	SECS=$(($(date +%s) - b_start))
-	tr -d '\r' <"$TMP/$1.log" >"$TMP/$1.txt"
-	RESULT=$(grep '^KRESCUE-RESULT: ' "$TMP/$1.txt")
-	NRESULT=$(grep -c 'KRESCUE-RESULT: ' "$TMP/$1.txt")
-	echo "# $1: qemu exit $b_rc after ${SECS}s: $RESULT"
-	[ "$b_rc" = 124 ] && RESULT="(timed out after ${BOOT_TIMEOUT}s)"
-	return 0
-}
+boot() { qemu_run "$BOOT_TIMEOUT" "$1" -a "quiet $3" -d "$2"; }
 
 # readback DISK DIR: the disk's files into DIR (no mount, no loop device)
 readback() {
