@@ -681,6 +681,47 @@ wanted(const struct init *in, const struct def *d)
 	return 1;
 }
 
+/*
+ * How many new keys the run will certainly make: the CAs, the
+ * service-account key and the leaves whose files are missing (or all
+ * leaves with --force).  Existing but invalid leaves are found out only
+ * as the run goes; their keys are made then.
+ */
+static size_t
+keys_needed(struct init *in)
+{
+	char	 path[PATH_MAX];
+	size_t	 i, n = 0;
+
+	for (i = 0; i < NDEFS; i++) {
+		const struct def *d = &defs[i];
+
+		if (!wanted(in, d))
+			continue;
+		switch (d->kind) {
+		case K_CA:
+		case K_LEAF:
+			(void)xsnprintf(path, sizeof(path), "%s/%s.crt",
+			    in->cfg->cert_dir, d->base);
+			break;
+		case K_SA:
+			(void)xsnprintf(path, sizeof(path), "%s/sa.key",
+			    in->cfg->cert_dir);
+			break;
+		case K_CONF:
+			(void)xsnprintf(path, sizeof(path), "%s/%s", KUBE_DIR,
+			    d->base);
+			break;
+		}
+		if (root_exists(&in->root, path))
+			n += d->kind != K_CA && d->kind != K_SA && in->o.force;
+		else
+			n += in->o.from_node == NULL ||
+			    (d->kind != K_CA && d->kind != K_SA);
+	}
+	return n;
+}
+
 static int
 run(struct init *in)
 {
@@ -700,6 +741,11 @@ run(struct init *in)
 	if (!in->o.dry_run && (in->tx = txn_begin(&in->root, KRESCUE_VERSION,
 	    in->now)) == NULL)
 		return errno == EWOULDBLOCK ? KR_FAIL : KR_IO;
+	/* the keys first, on every CPU (pki_genkey takes them in turn) */
+	if (pki_prefill(in->kt, keys_needed(in)) == -1) {
+		warnx("refusing: key generation failed; nothing changed");
+		goto out;
+	}
 	for (i = 0; i < NDEFS; i++) {
 		const struct def *d = &defs[i];
 		int r;
@@ -748,6 +794,7 @@ run(struct init *in)
 	    in->nkeep, backup);
 	rc = KR_OK;
 out:
+	pki_pool_free();
 	for (i = 0; i < ncas; i++)
 		ca_free(&in->cas[i].ca);
 	if (in->tx != NULL)

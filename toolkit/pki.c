@@ -120,6 +120,7 @@ pki_rng_init(void)
 void
 pki_rng_free(void)
 {
+	pki_pool_free();
 	if (!rng_ready)
 		return;
 	mbedtls_ctr_drbg_free(&drbg);
@@ -202,9 +203,51 @@ pki_keytype_name(enum pki_keytype t)
 	return "unknown";
 }
 
+/*
+ * Keys made ahead, side by side (pki_prefill), for a caller that knows
+ * how many it is about to need; pki_genkey hands them out first.
+ */
+#define POOL_MAX	32
+static mbedtls_pk_context	 pool[POOL_MAX];
+static enum pki_keytype		 pool_type;
+static size_t			 pool_n, pool_next;
+
+int
+pki_prefill(enum pki_keytype t, size_t n)
+{
+	enum pki_keytype	 types[POOL_MAX];
+	size_t			 i;
+
+	pki_pool_free();
+	if (n > POOL_MAX)
+		n = POOL_MAX;
+	for (i = 0; i < n; i++) {
+		types[i] = t;
+		mbedtls_pk_init(&pool[i]);
+	}
+	if (pki_genkeys(types, pool, n) == -1)
+		return -1;
+	pool_type = t;
+	pool_n = n;
+	return 0;
+}
+
+void
+pki_pool_free(void)
+{
+	while (pool_next < pool_n)
+		mbedtls_pk_free(&pool[pool_next++]);	/* wipes */
+	pool_n = pool_next = 0;
+}
+
 int
 pki_genkey(enum pki_keytype t, mbedtls_pk_context *pk)
 {
+	if (pool_next < pool_n && pool_type == t) {
+		*pk = pool[pool_next];		/* the context moves */
+		mbedtls_pk_init(&pool[pool_next++]);
+		return 0;
+	}
 	if (pki_rng_init() == -1)
 		return -1;
 	return pki_genkey_rng(t, pk, mbedtls_ctr_drbg_random, &drbg);

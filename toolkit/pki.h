@@ -60,6 +60,13 @@ int	 rsa_genkey(mbedtls_rsa_context *, unsigned int, int,
  * most of a renewal's time).  On failure every context is left empty.
  */
 int	 pki_genkeys(const enum pki_keytype *, mbedtls_pk_context *, size_t);
+/*
+ * n keys of one type made now with pki_genkeys, for the next n calls of
+ * pki_genkey of that type; pki_pool_free (pki_rng_free calls it) wipes
+ * what is left.
+ */
+int	 pki_prefill(enum pki_keytype, size_t);
+void	 pki_pool_free(void);
 
 /*
  * PEM encodings as kubeadm writes them: "RSA PRIVATE KEY" (PKCS#1) or

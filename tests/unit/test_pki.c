@@ -555,6 +555,30 @@ test_genkeys(void)
 	CHECK("genkeys: after a failure every context is empty", ok);
 	for (i = 0; i < 3; i++)
 		mbedtls_pk_free(&k[i]);
+
+	/* made ahead (pki_prefill), handed out by pki_genkey by type */
+	for (i = 0; i < 4; i++)
+		mbedtls_pk_init(&k[i]);
+	CHECK("prefill: 2 ECDSA-P256 keys", pki_prefill(PKI_EC256, 2) == 0);
+	CHECK("prefill: another type is made, not taken",
+	    pki_genkey(PKI_EC384, &k[0]) == 0 &&
+	    pki_keytype(&k[0], &t) == 0 && t == PKI_EC384);
+	ok = 1;
+	for (i = 1; i < 4; i++)		/* 2 from the pool, 1 made */
+		if (pki_genkey(PKI_EC256, &k[i]) != 0 ||
+		    pki_keytype(&k[i], &t) != 0 || t != PKI_EC256 ||
+		    mbedtls_pk_check_pair(&k[i], &k[i],
+		    mbedtls_ctr_drbg_random, &drbg) != 0)
+			ok = 0;
+	CHECK("prefill: then taken in turn, then made again", ok &&
+	    !pub_equal(&k[1], &k[2]) && !pub_equal(&k[2], &k[3]) &&
+	    !pub_equal(&k[1], &k[3]));
+	for (i = 0; i < 4; i++)
+		mbedtls_pk_free(&k[i]);
+	CHECK("prefill: an unknown type fails",
+	    pki_prefill((enum pki_keytype)99, 1) == -1);
+	CHECK("prefill: leftovers freed", pki_prefill(PKI_EC256, 3) == 0);
+	pki_pool_free();
 	mbedtls_ctr_drbg_free(&drbg);
 	mbedtls_entropy_free(&entropy);
 }
