@@ -725,6 +725,7 @@ keys_needed(struct init *in)
 static int
 run(struct init *in)
 {
+	enum pki_keytype types[NDEFS];
 	char		 why[512], backup[PATH_MAX], dir[PATH_MAX];
 	size_t		 i, ncas = 0;
 	int		 rc = KR_FAIL;
@@ -742,7 +743,9 @@ run(struct init *in)
 	    in->now)) == NULL)
 		return errno == EWOULDBLOCK ? KR_FAIL : KR_IO;
 	/* the keys first, on every CPU (pki_genkey takes them in turn) */
-	if (pki_prefill(in->kt, keys_needed(in)) == -1) {
+	for (i = 0; i < NDEFS; i++)
+		types[i] = in->kt;
+	if (pki_prefill(types, keys_needed(in)) == -1) {
 		warnx("refusing: key generation failed; nothing changed");
 		goto out;
 	}

@@ -55,8 +55,6 @@ struct target {
 	struct buf		 conf;		/* kubeconfig text */
 	struct buf		 cert_pem;
 	struct buf		 key_pem;	/* secret */
-	mbedtls_pk_context	 key;		/* the new key (make_keys) */
-	int			 has_key;
 	const struct target	*copy_of;	/* root kubeconfig = admin.conf */
 	char			 keydesc[32];
 	char			 new_file[PATH_MAX];	/* kubelet: new pem */
@@ -254,7 +252,6 @@ target_free(struct target *t)
 	buf_free(&t->conf);
 	buf_free(&t->cert_pem);
 	buf_free(&t->key_pem);
-	mbedtls_pk_free(&t->key);	/* wipes */
 }
 
 /*
@@ -387,14 +384,12 @@ needs_key(const struct renew *rn, const struct target *t)
 
 /*
  * Every new key of the renewal, made up front and side by side
- * (pki_genkeys): the signing that follows takes milliseconds.
+ * (pki_prefill): the signing that follows takes milliseconds.
  */
 static int
 make_keys(struct renew *rn, char *why, size_t whylen)
 {
 	enum pki_keytype	 types[LAYOUT_MAXITEMS];
-	mbedtls_pk_context	 keys[LAYOUT_MAXITEMS];
-	int			 idx[LAYOUT_MAXITEMS];
 	size_t			 n = 0, j, k;
 	int			 i;
 	struct timespec		 t0, t1;
@@ -407,8 +402,7 @@ make_keys(struct renew *rn, char *why, size_t whylen)
 			    "type", rn->t[i].item->name);
 			return -1;
 		}
-		mbedtls_pk_init(&keys[n]);
-		idx[n++] = i;
+		n++;
 	}
 	if (n == 0)
 		return 0;
@@ -425,7 +419,7 @@ make_keys(struct renew *rn, char *why, size_t whylen)
 		fflush(stdout);
 	}
 	(void)clock_gettime(CLOCK_MONOTONIC, &t0);
-	if (pki_genkeys(types, keys, n) == -1) {
+	if (pki_prefill(types, n) == -1) {
 		(void)xsnprintf(why, whylen, "key generation failed");
 		return -1;
 	}
@@ -434,46 +428,43 @@ make_keys(struct renew *rn, char *why, size_t whylen)
 		printf("made %zu key%s in %.1f s\n", n, n == 1 ? "" : "s",
 		    (double)(t1.tv_sec - t0.tv_sec) +
 		    (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
-	/* the contexts move into their targets (target_free frees them) */
-	for (k = 0; k < n; k++) {
-		rn->t[idx[k]].key = keys[k];
-		rn->t[idx[k]].has_key = 1;
-	}
 	return 0;
 }
 
-/* Make the new certificate of one target (in memory). */
+/* Make the new key (made ahead by make_keys) and certificate of a target. */
 static int
 make_target(struct renew *rn, struct target *t, char *why, size_t whylen)
 {
 	struct pki_spec		 spec;
-	mbedtls_pk_context	 reused;
-	mbedtls_pk_context	*key = &t->key;
+	mbedtls_pk_context	 key;
+	enum pki_keytype	 kt;
 	char			 tmp[256];
 	int			 rc = -1;
 
-	mbedtls_pk_init(&reused);
-	if (!t->has_key) {
+	mbedtls_pk_init(&key);
+	if (!needs_key(rn, t)) {
 		/* --reuse-keys: the key on disk */
-		if (x509_parse_key(&t->old_key, &reused, tmp,
-		    sizeof(tmp)) == -1) {
+		if (x509_parse_key(&t->old_key, &key, tmp, sizeof(tmp)) == -1) {
 			(void)xsnprintf(why, whylen, "%s: %s", t->item->name,
 			    tmp);
 			goto out;
 		}
-		key = &reused;
+	} else if (new_keytype(t, &kt) == -1 || pki_genkey(kt, &key) == -1) {
+		(void)xsnprintf(why, whylen, "%s: key generation failed",
+		    t->item->name);
+		goto out;
 	}
-	(void)x509_key_desc(key, t->keydesc, sizeof(t->keydesc));
+	(void)x509_key_desc(&key, t->keydesc, sizeof(t->keydesc));
 	memset(&spec, 0, sizeof(spec));
 	spec.like = &t->old;
 	spec.not_before = rn->now - BACKDATE;
 	spec.not_after = rn->now + rn->validity;
-	if (pki_sign(&spec, key, &t->ca->crt, &t->ca->key, &t->cert_pem,
+	if (pki_sign(&spec, &key, &t->ca->crt, &t->ca->key, &t->cert_pem,
 	    tmp, sizeof(tmp)) == -1) {
 		(void)xsnprintf(why, whylen, "%s: %s", t->item->name, tmp);
 		goto out;
 	}
-	if (pki_key_pem(key, &t->key_pem) == -1) {
+	if (pki_key_pem(&key, &t->key_pem) == -1) {
 		(void)xsnprintf(why, whylen, "%s: cannot encode the key",
 		    t->item->name);
 		goto out;
@@ -485,7 +476,7 @@ make_target(struct renew *rn, struct target *t, char *why, size_t whylen)
 	}
 	rc = 0;
 out:
-	mbedtls_pk_free(&reused);
+	mbedtls_pk_free(&key);
 	return rc;
 }
 
@@ -650,7 +641,6 @@ select_targets(struct renew *rn)
 		rn->t[rn->n].item = c->f[i].item;
 		rn->t[rn->n].f = &c->f[i];
 		mbedtls_x509_crt_init(&rn->t[rn->n].old);
-		mbedtls_pk_init(&rn->t[rn->n].key);
 		rn->n++;
 	}
 	return rn->n;

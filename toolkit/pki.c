@@ -205,29 +205,30 @@ pki_keytype_name(enum pki_keytype t)
 
 /*
  * Keys made ahead, side by side (pki_prefill), for a caller that knows
- * how many it is about to need; pki_genkey hands them out first.
+ * which it is about to need; pki_genkey hands out one of the type asked.
  */
-#define POOL_MAX	32
+#define POOL_MAX	LAYOUT_MAXITEMS
 static mbedtls_pk_context	 pool[POOL_MAX];
-static enum pki_keytype		 pool_type;
-static size_t			 pool_n, pool_next;
+static enum pki_keytype		 pool_type[POOL_MAX];
+static unsigned char		 pool_full[POOL_MAX];
+static size_t			 pool_n;
 
 int
-pki_prefill(enum pki_keytype t, size_t n)
+pki_prefill(const enum pki_keytype *types, size_t n)
 {
-	enum pki_keytype	 types[POOL_MAX];
-	size_t			 i;
+	size_t	 i;
 
 	pki_pool_free();
 	if (n > POOL_MAX)
-		n = POOL_MAX;
+		n = POOL_MAX;	/* the rest are made when asked for */
 	for (i = 0; i < n; i++) {
-		types[i] = t;
+		pool_type[i] = types[i];
 		mbedtls_pk_init(&pool[i]);
 	}
-	if (pki_genkeys(types, pool, n) == -1)
+	if (pki_genkeys(pool_type, pool, n) == -1)
 		return -1;
-	pool_type = t;
+	for (i = 0; i < n; i++)
+		pool_full[i] = 1;
 	pool_n = n;
 	return 0;
 }
@@ -235,19 +236,28 @@ pki_prefill(enum pki_keytype t, size_t n)
 void
 pki_pool_free(void)
 {
-	while (pool_next < pool_n)
-		mbedtls_pk_free(&pool[pool_next++]);	/* wipes */
-	pool_n = pool_next = 0;
+	size_t	 i;
+
+	for (i = 0; i < pool_n; i++)
+		if (pool_full[i]) {
+			mbedtls_pk_free(&pool[i]);	/* wipes */
+			pool_full[i] = 0;
+		}
+	pool_n = 0;
 }
 
 int
 pki_genkey(enum pki_keytype t, mbedtls_pk_context *pk)
 {
-	if (pool_next < pool_n && pool_type == t) {
-		*pk = pool[pool_next];		/* the context moves */
-		mbedtls_pk_init(&pool[pool_next++]);
-		return 0;
-	}
+	size_t	 i;
+
+	for (i = 0; i < pool_n; i++)
+		if (pool_full[i] && pool_type[i] == t) {
+			*pk = pool[i];		/* the context moves */
+			mbedtls_pk_init(&pool[i]);
+			pool_full[i] = 0;
+			return 0;
+		}
 	if (pki_rng_init() == -1)
 		return -1;
 	return pki_genkey_rng(t, pk, mbedtls_ctr_drbg_random, &drbg);

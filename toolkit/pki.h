@@ -61,11 +61,11 @@ int	 rsa_genkey(mbedtls_rsa_context *, unsigned int, int,
  */
 int	 pki_genkeys(const enum pki_keytype *, mbedtls_pk_context *, size_t);
 /*
- * n keys of one type made now with pki_genkeys, for the next n calls of
- * pki_genkey of that type; pki_pool_free (pki_rng_free calls it) wipes
- * what is left.
+ * Keys of the given types made now with pki_genkeys, for the calls of
+ * pki_genkey that follow (each takes one of its type; when none is left
+ * it makes one); pki_pool_free (pki_rng_free calls it) wipes the rest.
  */
-int	 pki_prefill(enum pki_keytype, size_t);
+int	 pki_prefill(const enum pki_keytype *, size_t);
 void	 pki_pool_free(void);
 
 /*

@@ -513,6 +513,8 @@ test_genkeys(void)
 	mbedtls_pk_context	 k[N];
 	enum pki_keytype	 t, bad[3] = { PKI_EC256, (enum pki_keytype)99,
 	    PKI_EC256 };
+	const enum pki_keytype	 two256[2] = { PKI_EC256, PKI_EC256 };
+	const enum pki_keytype	 mixed[2] = { PKI_EC384, PKI_EC256 };
 	mbedtls_entropy_context	 entropy;
 	mbedtls_ctr_drbg_context drbg;
 	size_t			 i, j;
@@ -559,7 +561,7 @@ test_genkeys(void)
 	/* made ahead (pki_prefill), handed out by pki_genkey by type */
 	for (i = 0; i < 4; i++)
 		mbedtls_pk_init(&k[i]);
-	CHECK("prefill: 2 ECDSA-P256 keys", pki_prefill(PKI_EC256, 2) == 0);
+	CHECK("prefill: 2 ECDSA-P256 keys", pki_prefill(two256, 2) == 0);
 	CHECK("prefill: another type is made, not taken",
 	    pki_genkey(PKI_EC384, &k[0]) == 0 &&
 	    pki_keytype(&k[0], &t) == 0 && t == PKI_EC384);
@@ -575,9 +577,19 @@ test_genkeys(void)
 	    !pub_equal(&k[1], &k[3]));
 	for (i = 0; i < 4; i++)
 		mbedtls_pk_free(&k[i]);
-	CHECK("prefill: an unknown type fails",
-	    pki_prefill((enum pki_keytype)99, 1) == -1);
-	CHECK("prefill: leftovers freed", pki_prefill(PKI_EC256, 3) == 0);
+	/* mixed types: each call takes one of its own type */
+	for (i = 0; i < 2; i++)
+		mbedtls_pk_init(&k[i]);
+	CHECK("prefill: P-384 and P-256", pki_prefill(mixed, 2) == 0);
+	CHECK("prefill: each type from its own slot",
+	    pki_genkey(PKI_EC256, &k[0]) == 0 &&
+	    pki_keytype(&k[0], &t) == 0 && t == PKI_EC256 &&
+	    pki_genkey(PKI_EC384, &k[1]) == 0 &&
+	    pki_keytype(&k[1], &t) == 0 && t == PKI_EC384);
+	for (i = 0; i < 2; i++)
+		mbedtls_pk_free(&k[i]);
+	CHECK("prefill: an unknown type fails", pki_prefill(bad, 3) == -1);
+	CHECK("prefill: leftovers freed", pki_prefill(mixed, 2) == 0);
 	pki_pool_free();
 	mbedtls_ctr_drbg_free(&drbg);
 	mbedtls_entropy_free(&entropy);
