@@ -96,21 +96,26 @@ out:
 	return rc;
 }
 
+/* Is n the scalar s, byte for byte? */
+static int
+scalar_is(const yaml_node_t *n, const char *s)
+{
+	return n != NULL && n->type == YAML_SCALAR_NODE &&
+	    n->data.scalar.length == strlen(s) &&
+	    memcmp(n->data.scalar.value, s, strlen(s)) == 0;
+}
+
 /* Value node of `key` in the mapping `map`, or NULL. */
 static yaml_node_t *
 yget(yaml_document_t *doc, yaml_node_t *map, const char *key)
 {
 	yaml_node_pair_t	*p;
-	yaml_node_t		*k;
 
 	if (map == NULL || map->type != YAML_MAPPING_NODE)
 		return NULL;
 	for (p = map->data.mapping.pairs.start;
 	    p < map->data.mapping.pairs.top; p++) {
-		k = yaml_document_get_node(doc, p->key);
-		if (k != NULL && k->type == YAML_SCALAR_NODE &&
-		    k->data.scalar.length == strlen(key) &&
-		    memcmp(k->data.scalar.value, key, strlen(key)) == 0)
+		if (scalar_is(yaml_document_get_node(doc, p->key), key))
 			return yaml_document_get_node(doc, p->value);
 	}
 	return NULL;
@@ -167,8 +172,7 @@ ynamed(yaml_document_t *doc, yaml_node_t *seq, const char *name,
 		nm = yget(doc, e, "name");
 		if (nm == NULL || nm->type != YAML_SCALAR_NODE)
 			continue;
-		if (name == NULL || (nm->data.scalar.length == strlen(name) &&
-		    memcmp(nm->data.scalar.value, name, strlen(name)) == 0))
+		if (name == NULL || scalar_is(nm, name))
 			return yget(doc, e, inner);
 	}
 	return NULL;
@@ -510,17 +514,13 @@ static int
 ykeys(yaml_document_t *doc, yaml_node_t *map, const char *key)
 {
 	yaml_node_pair_t	*p;
-	yaml_node_t		*k;
 	int			 n = 0;
 
 	if (map == NULL || map->type != YAML_MAPPING_NODE)
 		return 0;
 	for (p = map->data.mapping.pairs.start;
 	    p < map->data.mapping.pairs.top; p++) {
-		k = yaml_document_get_node(doc, p->key);
-		if (k != NULL && k->type == YAML_SCALAR_NODE &&
-		    k->data.scalar.length == strlen(key) &&
-		    memcmp(k->data.scalar.value, key, strlen(key)) == 0)
+		if (scalar_is(yaml_document_get_node(doc, p->key), key))
 			n++;
 	}
 	return n;
