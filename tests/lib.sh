@@ -172,3 +172,27 @@ readback_check() {
 		fail "$1: disk read back" "check exit $RC"
 	fi
 }
+
+# require_qemu NAME [PACKAGE...]: qemu-system-x86_64, installed (with the
+# packages given) when missing; without it NAME is skipped and the
+# program ends
+require_qemu() {
+	rq_name=$1
+	shift
+	command -v qemu-system-x86_64 >/dev/null 2>&1 ||
+	    sh scripts/install-pkgs.sh qemu-system-x86 "$@" >/dev/null 2>&1
+	if ! command -v qemu-system-x86_64 >/dev/null 2>&1; then
+		skip "$rq_name" "qemu-system-x86_64 cannot be installed"
+		finish
+	fi
+}
+
+# require_image: build/vmlinuz and build/krescue.initrd, built when
+# missing; a failed build fails the program and ends it
+require_image() {
+	[ -s build/vmlinuz ] && [ -s build/krescue.initrd ] && return 0
+	if ! sh scripts/image/mkinitrd.sh >"$TMP/mkinitrd.log" 2>&1; then
+		fail "make image" "$(tail -n 1 "$TMP/mkinitrd.log")"
+		finish
+	fi
+}

@@ -32,13 +32,7 @@
 require_krescue
 
 BOOT_TIMEOUT=${BOOT_TIMEOUT:-150}
-if ! command -v qemu-system-x86_64 >/dev/null 2>&1; then
-	sh scripts/install-pkgs.sh qemu-system-x86 >/dev/null 2>&1
-fi
-if ! command -v qemu-system-x86_64 >/dev/null 2>&1; then
-	skip boot-more "qemu-system-x86_64 cannot be installed"
-	finish
-fi
+require_qemu boot-more
 for tool in mkfs.ext4 debugfs openssl; do
 	command -v $tool >/dev/null 2>&1 ||
 	    sh scripts/install-pkgs.sh e2fsprogs openssl >/dev/null 2>&1
@@ -131,6 +125,13 @@ check_dir() {
 	run "$KRESCUE" check --root "$2"
 	[ "$RC" = 0 ] && pass "$1: read back: krescue check exit 0" ||
 	    fail "$1: read back: krescue check" "exit $RC ($(tail -n 1 "$OUT"))"
+}
+
+# pki_link_kept NAME DIR: Kubespray's absolute pki symlink is still there
+pki_link_kept() {
+	[ "$(readlink "$2/etc/kubernetes/pki")" = /etc/kubernetes/ssl ] &&
+	    pass "$1: read back: the absolute pki symlink kept" ||
+	    fail "$1: pki symlink" "$(readlink "$2/etc/kubernetes/pki")"
 }
 
 # staged NAME DIR: the unit is on the disk and enabled
@@ -269,9 +270,7 @@ else
 		if mount -o ro,loop "$X" "$TMP/mnt.x"; then
 			cp -a "$TMP/mnt.x/." "$O/"
 			umount "$TMP/mnt.x"
-			[ "$(readlink "$O/etc/kubernetes/pki")" = /etc/kubernetes/ssl ] &&
-			    pass "kubespray-xfs: read back: the absolute pki symlink kept" ||
-			    fail "kubespray-xfs: pki symlink" "$(readlink "$O/etc/kubernetes/pki")"
+			pki_link_kept kubespray-xfs "$O"
 			check_dir kubespray-xfs "$O"
 			staged kubespray-xfs "$O"
 		else
@@ -416,9 +415,7 @@ else
 			    [ -f "$V/lib/krescue/finish-pending" ] &&
 			    pass "ks-var: krescue's backup and finish-pending flag in /var/lib/krescue on p2" ||
 			    fail "ks-var: backup and flag on p2" "no lib/krescue/backup/* or finish-pending on p2"
-			[ "$(readlink "$R/etc/kubernetes/pki")" = /etc/kubernetes/ssl ] &&
-			    pass "ks-var: read back: the absolute pki symlink kept" ||
-			    fail "ks-var: pki symlink" "$(readlink "$R/etc/kubernetes/pki")"
+			pki_link_kept ks-var "$R"
 			check_dir ks-var "$O"
 			staged ks-var "$R"
 		else

@@ -13,23 +13,12 @@
 require_krescue
 
 BOOT_TIMEOUT=${BOOT_TIMEOUT:-150}
-if ! command -v qemu-system-x86_64 >/dev/null 2>&1; then
-	sh scripts/install-pkgs.sh qemu-system-x86 >/dev/null 2>&1
-fi
-if ! command -v qemu-system-x86_64 >/dev/null 2>&1; then
-	skip boot "qemu-system-x86_64 cannot be installed"
-	finish
-fi
+require_qemu boot
 for tool in mkfs.ext4 debugfs openssl; do
 	command -v $tool >/dev/null 2>&1 ||
 	    sh scripts/install-pkgs.sh e2fsprogs openssl >/dev/null 2>&1
 done
-if [ ! -s build/vmlinuz ] || [ ! -s build/krescue.initrd ]; then
-	if ! sh scripts/image/mkinitrd.sh >"$TMP/mkinitrd.log" 2>&1; then
-		fail "make image" "$(tail -n 1 "$TMP/mkinitrd.log")"
-		finish
-	fi
-fi
+require_image
 
 # boot NAME DISK PARAMS: boot, serial log in $TMP/NAME.log, the result
 # line in $RESULT, the wall time in $SECS

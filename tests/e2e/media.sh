@@ -11,17 +11,8 @@
 require_krescue
 
 BOOT_TIMEOUT=${BOOT_TIMEOUT:-180}
-if ! command -v qemu-system-x86_64 >/dev/null 2>&1; then
-	sh scripts/install-pkgs.sh qemu-system-x86 ipxe-qemu ovmf >/dev/null 2>&1
-fi
-if ! command -v qemu-system-x86_64 >/dev/null 2>&1; then
-	skip media "qemu-system-x86_64 cannot be installed"
-	finish
-fi
-if [ ! -s build/vmlinuz ] || [ ! -s build/krescue.initrd ]; then
-	sh scripts/image/mkinitrd.sh >"$TMP/mkinitrd.log" 2>&1 ||
-	    { fail "make image" "$(tail -n 1 "$TMP/mkinitrd.log")"; finish; }
-fi
+require_qemu media ipxe-qemu ovmf
+require_image
 
 expired_disk "$TMP/disk.img"
 boot() { qemu_boot "$BOOT_TIMEOUT" "$@"; }

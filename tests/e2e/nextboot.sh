@@ -36,13 +36,7 @@ if [ "$(id -u)" != 0 ]; then
 	skip nextboot "needs root (mmdebstrap, and mkfs.ext4 -d keeping root's owners)"
 	finish
 fi
-if ! command -v qemu-system-x86_64 >/dev/null 2>&1; then
-	sh scripts/install-pkgs.sh qemu-system-x86 >/dev/null 2>&1
-fi
-if ! command -v qemu-system-x86_64 >/dev/null 2>&1; then
-	skip nextboot "qemu-system-x86_64 cannot be installed"
-	finish
-fi
+require_qemu nextboot
 for tool in mmdebstrap mkfs.ext4 debugfs cpio; do
 	command -v $tool >/dev/null 2>&1 ||
 	    sh scripts/install-pkgs.sh mmdebstrap e2fsprogs cpio >/dev/null 2>&1
@@ -51,12 +45,7 @@ if ! command -v mmdebstrap >/dev/null 2>&1; then
 	skip nextboot "mmdebstrap cannot be installed"
 	finish
 fi
-if [ ! -s build/vmlinuz ] || [ ! -s build/krescue.initrd ]; then
-	if ! sh scripts/image/mkinitrd.sh >"$TMP/mkinitrd.log" 2>&1; then
-		fail "make image" "$(tail -n 1 "$TMP/mkinitrd.log")"
-		finish
-	fi
-fi
+require_image
 
 # --- the root file system ----------------------------------------------------
 

@@ -38,10 +38,7 @@ command -v osslsigncode >/dev/null 2>&1 && command -v grub-mkrescue >/dev/null 2
     [ -d /usr/lib/grub/x86_64-efi ] && command -v pkill >/dev/null 2>&1 ||
     sh scripts/install-pkgs.sh osslsigncode grub-common grub-efi-amd64-bin \
 	grub-pc-bin xorriso mtools procps >/dev/null 2>&1
-if [ ! -s build/vmlinuz ] || [ ! -s build/krescue.initrd ]; then
-	sh scripts/image/mkinitrd.sh >"$TMP/mkinitrd.log" 2>&1 ||
-	    { fail "make image" "$(tail -n 1 "$TMP/mkinitrd.log")"; finish; }
-fi
+require_image
 
 expired_disk "$TMP/disk.img"
 boot() { qemu_boot "$SB_TIMEOUT" "$@"; }
